@@ -59,15 +59,15 @@ func selfSignedCertificate(host string) (tls.Certificate, error) {
 	}
 	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
 	tmpl := &x509.Certificate{
-		SerialNumber: serial,
-		Subject:      pkix.Name{CommonName: "bonneville-sim", Organization: []string{"Bonneville embedded vSphere"}},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(30 * 24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		DNSNames:     []string{"localhost"},
-		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("::1")},
-		IsCA:         true,
+		SerialNumber:          serial,
+		Subject:               pkix.Name{CommonName: "bonneville-sim", Organization: []string{"Bonneville embedded vSphere"}},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(30 * 24 * time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		DNSNames:              []string{"localhost"},
+		IPAddresses:           []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("::1")},
+		IsCA:                  true,
 		BasicConstraintsValid: true,
 	}
 	if ip := net.ParseIP(host); ip != nil && !ip.IsLoopback() {
@@ -172,22 +172,46 @@ func seed(ctx context.Context, u *url.URL) error {
 	return vm.MarkAsTemplate(ctx)
 }
 
-func main() {
-	log.SetPrefix("bonneville-sim: ")
-	log.SetFlags(0)
+// config is what a simulator instance is started with.
+type config struct {
+	Host, Port     string
+	User, Password string
+	// ReadyDelay is how long a powered-on parent takes to signal ready;
+	// CloneBoot how long an instant clone takes to report its container.
+	ReadyDelay, CloneBoot time.Duration
+}
 
-	host := env("BONNEVILLE_SIM_HOST", "127.0.0.1")
-	port := env("BONNEVILLE_SIM_PORT", "8989")
-	user := env("BONNEVILLE_SIM_USER", "administrator@vsphere.local")
-	password := env("BONNEVILLE_SIM_PASSWORD", "bonneville")
-	simulator.SetBonnevilleGuestTiming(
-		envMillis("BONNEVILLE_SIM_READY_MS", 300),
-		envMillis("BONNEVILLE_SIM_CLONE_BOOT_MS", 50),
-	)
-	if os.Getenv("BONNEVILLE_SIM_TRACE") == "" {
-		// The simulator logs every WaitForUpdates timeout; keep stderr useful.
-		log.SetOutput(os.Stderr)
+// configFromEnv reads the BONNEVILLE_SIM_* environment (see sim/run).
+func configFromEnv() config {
+	return config{
+		Host:       env("BONNEVILLE_SIM_HOST", "127.0.0.1"),
+		Port:       env("BONNEVILLE_SIM_PORT", "8989"),
+		User:       env("BONNEVILLE_SIM_USER", "administrator@vsphere.local"),
+		Password:   env("BONNEVILLE_SIM_PASSWORD", "bonneville"),
+		ReadyDelay: envMillis("BONNEVILLE_SIM_READY_MS", 300),
+		CloneBoot:  envMillis("BONNEVILLE_SIM_CLONE_BOOT_MS", 50),
 	}
+}
+
+// instance is a serving simulator.
+type instance struct {
+	Server *simulator.Server
+	// URL is the SDK endpoint, without credentials.
+	URL        *url.URL
+	User       string
+	Password   string
+	Thumbprint string
+	close      func()
+}
+
+// Close stops the server and removes the model's files.
+func (i *instance) Close() { i.close() }
+
+// serve builds the inventory, starts serving it over HTTPS and seeds the
+// source template. The simulator's object registry is process-wide, so a
+// process serves one instance at a time.
+func serve(cfg config) (*instance, error) {
+	simulator.SetBonnevilleGuestTiming(cfg.ReadyDelay, cfg.CloneBoot)
 
 	model := simulator.VPX()
 	model.Datacenter = 1
@@ -200,31 +224,61 @@ func main() {
 	model.Pool = 0
 	model.App = 0
 	if err := model.Create(); err != nil {
-		log.Fatalf("create model: %v", err)
+		return nil, fmt.Errorf("create model: %w", err)
 	}
-	defer model.Remove()
 
-	cert, err := selfSignedCertificate(host)
+	cert, err := selfSignedCertificate(cfg.Host)
 	if err != nil {
-		log.Fatalf("certificate: %v", err)
+		model.Remove()
+		return nil, fmt.Errorf("certificate: %w", err)
 	}
 	model.Service.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
-	model.Service.Listen = &url.URL{Host: net.JoinHostPort(host, port), User: url.UserPassword(user, password)}
+	model.Service.Listen = &url.URL{Host: net.JoinHostPort(cfg.Host, cfg.Port), User: url.UserPassword(cfg.User, cfg.Password)}
 
 	server := model.Service.NewServer()
-	defer server.Close()
 	simulator.InstallBonneville(model.Service, server)
+	closeAll := func() {
+		server.Close()
+		model.Remove()
+	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
 	if err := seed(ctx, server.URL); err != nil {
-		log.Fatalf("seed inventory: %v", err)
+		closeAll()
+		return nil, fmt.Errorf("seed inventory: %w", err)
 	}
-	cancel()
 
 	u := *server.URL
 	u.User = nil
+	return &instance{
+		Server:     server,
+		URL:        &u,
+		User:       cfg.User,
+		Password:   cfg.Password,
+		Thumbprint: thumbprint(cert.Certificate[0]),
+		close:      closeAll,
+	}, nil
+}
+
+func main() {
+	log.SetPrefix("bonneville-sim: ")
+	log.SetFlags(0)
+
+	cfg := configFromEnv()
+	if os.Getenv("BONNEVILLE_SIM_TRACE") == "" {
+		// The simulator logs every WaitForUpdates timeout; keep stderr useful.
+		log.SetOutput(os.Stderr)
+	}
+
+	sim, err := serve(cfg)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer sim.Close()
+
 	fmt.Printf("BONNEVILLE_SIM_READY url=%s user=%s password=%s thumbprint=%s\n",
-		u.String(), user, password, thumbprint(cert.Certificate[0]))
+		sim.URL.String(), sim.User, sim.Password, sim.Thumbprint)
 	os.Stdout.Sync()
 
 	signals := make(chan os.Signal, 1)

@@ -6,6 +6,7 @@
 package simulator
 
 import (
+	"fmt"
 	"reflect"
 	"sync"
 
@@ -131,6 +132,11 @@ func (vm *VirtualMachine) bonnevilleClone(ctx *Context, r bonnevilleCloneRequest
 	if fault != nil {
 		return nil, fault
 	}
+	// The clone's devices keep the source's keys: check every edit against
+	// the source now, so a bad edit fails the task before any VM exists.
+	if fault := bonnevilleCheckNicEdits(vm.Config.Hardware.Device, nicEdits); fault != nil {
+		return nil, fault
+	}
 
 	config := types.VirtualMachineConfigSpec{
 		Name:                r.name,
@@ -204,6 +210,22 @@ func bonnevilleNicEdits(changes []types.BaseVirtualDeviceConfigSpec, instant boo
 		edits = append(edits, spec)
 	}
 	return edits, nil
+}
+
+// bonnevilleCheckNicEdits checks that each edit names an Ethernet card that
+// the source has.
+func bonnevilleCheckNicEdits(devices []types.BaseVirtualDevice, edits []*types.VirtualDeviceConfigSpec) types.BaseMethodFault {
+	list := object.VirtualDeviceList(devices)
+	for _, e := range edits {
+		current := list.FindByKey(e.Device.GetVirtualDevice().Key)
+		if current == nil {
+			return &types.InvalidArgument{InvalidProperty: "spec.location.deviceChange.device.key"}
+		}
+		if _, ok := current.(types.BaseVirtualEthernetCard); !ok {
+			return &types.InvalidArgument{InvalidProperty: "spec.location.deviceChange.device"}
+		}
+	}
+	return nil
 }
 
 // bonnevilleApplyNicEdits gives existing NICs of the clone a new backing,
@@ -289,13 +311,31 @@ func bonnevilleCopyDevices(devices []types.BaseVirtualDevice) []types.BaseVirtua
 			}
 			spec.FileOperation = types.VirtualDeviceConfigSpecFileOperationCreate
 		case types.BaseVirtualEthernetCard:
+			// Every clone gets a MAC of its own, as vCenter assigns them.
 			nic := d.GetVirtualEthernetCard()
-			nic.MacAddress = "" // every clone gets its own MAC
-			nic.AddressType = string(types.VirtualEthernetCardMacTypeGenerated)
+			nic.MacAddress = bonnevilleAllocMAC()
+			nic.AddressType = string(types.VirtualEthernetCardMacTypeAssigned)
 		}
 		specs = append(specs, spec)
 	}
 	return specs
+}
+
+var (
+	bonnevilleMACMu   sync.Mutex
+	bonnevilleMACNext uint32
+)
+
+// bonnevilleAllocMAC hands out addresses from vCenter's own range,
+// 00:50:56:80:00:00-00:50:56:bf:ff:ff, none twice within 4M clones. (The
+// simulator derives a MAC from 12 bits of the VM's UUID, which repeats
+// within a few hundred clones.)
+func bonnevilleAllocMAC() string {
+	bonnevilleMACMu.Lock()
+	n := bonnevilleMACNext
+	bonnevilleMACNext = (bonnevilleMACNext + 1) & 0x3fffff
+	bonnevilleMACMu.Unlock()
+	return fmt.Sprintf("00:50:56:%02x:%02x:%02x", 0x80|(n>>16)&0x3f, (n>>8)&0xff, n&0xff)
 }
 
 // bonnevilleCopyDevice makes a shallow copy of a device's concrete struct.

@@ -120,6 +120,12 @@ func (f *bonnevilleFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
+	// vCenter serves only these without a session; the simulator is more lenient.
+	if !bonnevilleAnonymous[method] && !f.authenticated(r) {
+		f.answerSoapFault(w, method, &types.NotAuthenticated{}, "The session is not authenticated.")
+		return
+	}
+
 	if routed, ok := bonnevilleRouted[method]; ok {
 		re := regexp.MustCompile(`(</?(?:[A-Za-z0-9_]+:)?)` + method + `\b`)
 		body = re.ReplaceAll(body, []byte("${1}"+routed))
@@ -127,6 +133,15 @@ func (f *bonnevilleFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r.Body = ioutil.NopCloser(bytes.NewReader(body))
 	r.ContentLength = int64(len(body))
 	f.next.ServeHTTP(w, r)
+}
+
+var bonnevilleAnonymous = map[string]bool{
+	"RetrieveServiceContent":      true,
+	"Login":                       true,
+	"LoginByToken":                true,
+	"LoginExtensionByCertificate": true,
+	"CloneSession":                true,
+	"":                            true, // not a SOAP call the front can name: let the simulator answer
 }
 
 func (f *bonnevilleFront) decide(method string) (*BonnevilleFaultRule, bool) {
@@ -197,6 +212,12 @@ func (f *bonnevilleFront) answerFault(w http.ResponseWriter, method, faultName s
 			xml.Header, method, ref.Value, method)
 		return true
 	}
+	f.answerSoapFault(w, method, fault, msg)
+	return true
+}
+
+// answerSoapFault writes a SOAP fault response carrying a vim fault.
+func (f *bonnevilleFront) answerSoapFault(w http.ResponseWriter, method string, fault types.BaseMethodFault, msg string) {
 	var out bytes.Buffer
 	fmt.Fprint(&out, xml.Header)
 	_ = xml.NewEncoder(&out).Encode(&soapEnvelope{
@@ -213,7 +234,6 @@ func (f *bonnevilleFront) answerFault(w http.ResponseWriter, method, faultName s
 	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
 	w.WriteHeader(http.StatusInternalServerError)
 	_, _ = w.Write(out.Bytes())
-	return true
 }
 
 func writeJSON(w http.ResponseWriter, code int, v interface{}) {

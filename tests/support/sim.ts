@@ -85,7 +85,10 @@ export class Sim implements SimEndpoint {
     });
     const lines = readline.createInterface({ input: child.stdout! });
     const ready = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`simulator not ready in 30s: ${stderr.join("")}`)), 30000);
+      const timer = setTimeout(
+        () => reject(new Error(`simulator not ready in 30s: ${stderr.join("")}`)),
+        30000,
+      );
       lines.on("line", (line) => {
         if (line.startsWith("BONNEVILLE_SIM_READY ")) {
           clearTimeout(timer);
@@ -185,6 +188,7 @@ export async function insecureFetch(
 /** The simulator the global test setup started for this run. */
 export function sharedSim(): Sim {
   const raw = process.env.BONNEVILLE_TEST_SIM;
-  if (!raw) throw new Error("BONNEVILLE_TEST_SIM is not set: run the tests with `make test` (jest global setup)");
+  if (!raw)
+    throw new Error("BONNEVILLE_TEST_SIM is not set: run the tests with `make test` (jest global setup)");
   return Sim.attach(JSON.parse(raw) as SimEndpoint);
 }

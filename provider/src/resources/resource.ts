@@ -67,7 +67,8 @@ export interface CheckResult {
 }
 
 /** What a change to one property does. */
-export type PropertyChangeKind = "add" | "update" | "delete" | "add-replace" | "update-replace" | "delete-replace";
+export type PropertyChangeKind =
+  "add" | "update" | "delete" | "add-replace" | "update-replace" | "delete-replace";
 
 export interface DiffResult {
   readonly changes: boolean;

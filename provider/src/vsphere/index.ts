@@ -1,19 +1,40 @@
 /** Bonneville's typed vSphere (vim25) client. Knows nothing of Pulumi. */
-export interface VSphereConnectionOptions {
-  /** SDK endpoint, e.g. `https://vcenter.example.com/sdk` (a bare host name gets `https://` and `/sdk`). */
-  readonly url: string;
-  readonly user: string;
-  readonly password: string;
-  /** Accept any certificate (self-signed labs). Default false. */
-  readonly allowUnverifiedSsl?: boolean;
-  /** Accept exactly the certificate with this SHA-256 fingerprint (hex, colons optional). */
-  readonly thumbprint?: string;
-}
-
-export declare class VSphereClient {
-  constructor(options: VSphereConnectionOptions);
-  /** Logs out (if logged in) and closes connections. */
-  close(): Promise<void>;
-  /** Aborts every wait in flight. */
-  abortAll(reason?: string): void;
-}
+export * from "./types";
+export * from "./faults";
+export { VSphereClient, sdkUrl, type VSphereConnectionOptions } from "./client";
+export { CallCounter } from "./soap/call-counter";
+export { XsdValue, list, type DataObject } from "./soap/xml";
+export { normaliseThumbprint, presentedThumbprint } from "./soap/transport";
+export type { ObjectContent, ViewQuery } from "./property-collector";
+export {
+  Finder,
+  NotFoundError,
+  objectKinds,
+  looksLikeId,
+  type InventoryKind,
+  type DatacenterInfo,
+} from "./objects/finder";
+export { Datacenter } from "./objects/datacenter";
+export { Folder, type FolderInfo } from "./objects/folder";
+export { ResourcePool, type Allocation, type ResourcePoolInfo } from "./objects/resource-pool";
+export { ClusterComputeResource, type ClusterInfo } from "./objects/cluster-compute-resource";
+export { HostSystem, type HostInfo } from "./objects/host-system";
+export { Datastore, type DatastoreInfo } from "./objects/datastore";
+export {
+  DistributedVirtualSwitch,
+  type PortGroupSpec,
+  type SwitchInfo,
+} from "./objects/distributed-virtual-switch";
+export { DistributedVirtualPortgroup, type PortGroupInfo } from "./objects/distributed-virtual-portgroup";
+export { Network, networkTarget, nicBacking, type NetworkTarget } from "./objects/network";
+export {
+  VirtualMachine,
+  nicsOf,
+  extraConfigOf,
+  optionValues,
+  vmInfoPaths,
+  type CloneLocation,
+  type NicInfo,
+  type PowerState,
+  type VirtualMachineInfo,
+} from "./objects/virtual-machine";

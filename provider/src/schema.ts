@@ -1,0 +1,168 @@
+/**
+ * Generates Bonneville's Pulumi package schema from the resource types and the
+ * provider configuration schema. The plugin serves it from GetSchema and
+ * `scripts/gen-schema.ts` writes the committed `schema.json` from the same function.
+ */
+import type { PropertySchema, ResourceType } from "./resources/resource";
+import { PACKAGE_NAME, providerConfigKeys, providerConfigSchema } from "./provider-config";
+
+/** npm package name of the generated Node.js SDK. */
+export const NODEJS_PACKAGE_NAME = "@bonneville/pulumi";
+
+/** One property in Pulumi package-schema form. */
+export interface SchemaProperty {
+  readonly type: string;
+  readonly description?: string;
+  readonly items?: SchemaProperty;
+  readonly additionalProperties?: SchemaProperty;
+  readonly default?: unknown;
+  readonly defaultInfo?: { readonly environment: readonly string[] };
+  readonly secret?: boolean;
+  readonly replaceOnChanges?: boolean;
+}
+
+/** One resource in Pulumi package-schema form. */
+export interface SchemaResource {
+  readonly description: string;
+  readonly inputProperties: Readonly<Record<string, SchemaProperty>>;
+  readonly requiredInputs: readonly string[];
+  readonly properties: Readonly<Record<string, SchemaProperty>>;
+  readonly required: readonly string[];
+}
+
+/** The Pulumi package schema (the subset Bonneville uses). */
+export interface PackageSchema {
+  readonly name: string;
+  readonly displayName: string;
+  readonly version: string;
+  readonly description: string;
+  readonly keywords: readonly string[];
+  readonly license: string;
+  readonly publisher: string;
+  readonly meta: { readonly moduleFormat: string };
+  readonly config: {
+    readonly variables: Readonly<Record<string, SchemaProperty>>;
+    readonly defaults: readonly string[];
+  };
+  readonly provider: {
+    readonly description: string;
+    readonly inputProperties: Readonly<Record<string, SchemaProperty>>;
+    readonly requiredInputs: readonly string[];
+  };
+  readonly resources: Readonly<Record<string, SchemaResource>>;
+  readonly language: Readonly<Record<string, unknown>>;
+}
+
+/** Options of {@link generateSchema}. */
+export interface GenerateSchemaOptions {
+  /** The resource types to describe (normally `resourceTypes` from `resources/`). */
+  readonly resourceTypes: readonly ResourceType[];
+  /** The package version (normally provider/package.json's). */
+  readonly version: string;
+}
+
+/** Builds the package schema; the output is deterministic (keys in declaration order). */
+export function generateSchema(options: GenerateSchemaOptions): PackageSchema {
+  const configVariables: Record<string, SchemaProperty> = {};
+  for (const key of providerConfigKeys) configVariables[key] = toSchemaProperty(providerConfigSchema[key]);
+
+  const resources: Record<string, SchemaResource> = {};
+  for (const resourceType of options.resourceTypes) {
+    const { schema } = resourceType;
+    const inputProperties = mapProperties(schema.inputProperties);
+    const properties = { ...inputProperties, ...mapProperties(schema.outputProperties) };
+    const required = new Set<string>(schema.requiredInputs);
+    for (const [name, property] of Object.entries(schema.inputProperties)) {
+      if (property.default !== undefined) required.add(name);
+    }
+    for (const name of Object.keys(schema.outputProperties)) required.add(name);
+    resources[resourceType.token] = {
+      description: schema.description,
+      inputProperties,
+      requiredInputs: [...schema.requiredInputs],
+      properties,
+      required: [...required],
+    };
+  }
+
+  return {
+    name: PACKAGE_NAME,
+    displayName: "Bonneville",
+    version: options.version,
+    description: "Containers as vSphere virtual machines, each forked in about a second by Instant Clone.",
+    keywords: ["pulumi", "bonneville", "vsphere", "containers", "instant-clone", "category/infrastructure"],
+    license: "Apache-2.0",
+    publisher: "Bonneville",
+    meta: { moduleFormat: "(.*)" },
+    config: { variables: configVariables, defaults: [] },
+    provider: {
+      description: "The provider type for the bonneville package: one vCenter connection per provider.",
+      inputProperties: { ...configVariables },
+      requiredInputs: [],
+    },
+    resources,
+    language: {
+      nodejs: {
+        packageName: NODEJS_PACKAGE_NAME,
+        packageDescription: "Bonneville: containers as vSphere VMs forked by Instant Clone.",
+        dependencies: { "@pulumi/pulumi": "^3.0.0" },
+        respectSchemaVersion: true,
+      },
+    },
+  };
+}
+
+/** The schema as the JSON text that GetSchema returns and `schema.json` holds (2-space indent, final newline). */
+export function schemaJson(options: GenerateSchemaOptions): string {
+  return `${JSON.stringify(generateSchema(options), null, 2)}\n`;
+}
+
+/** Top-level property names that are always secret in a resource's outputs (or the provider's inputs). */
+export function secretPropertyNames(
+  properties: Readonly<Record<string, PropertySchema>>,
+  ...more: Readonly<Record<string, PropertySchema>>[]
+): string[] {
+  return [properties, ...more].flatMap((map) =>
+    Object.entries(map)
+      .filter(([, property]) => property.secret === true)
+      .map(([name]) => name),
+  );
+}
+
+function mapProperties(properties: Readonly<Record<string, PropertySchema>>): Record<string, SchemaProperty> {
+  const out: Record<string, SchemaProperty> = {};
+  for (const [name, property] of Object.entries(properties)) out[name] = toSchemaProperty(property);
+  return out;
+}
+
+function toSchemaProperty(property: PropertySchema): SchemaProperty {
+  const enumNote =
+    property.enum && property.enum.length > 0
+      ? ` One of: ${property.enum.map((value) => `\`${value}\``).join(", ")}.`
+      : "";
+  return {
+    type: property.type,
+    description: `${property.description}${enumNote}`,
+    ...(property.items ? { items: toNestedProperty(property.items) } : {}),
+    ...(property.additionalProperties
+      ? { additionalProperties: toNestedProperty(property.additionalProperties) }
+      : {}),
+    ...(property.default !== undefined ? { default: property.default } : {}),
+    ...(property.defaultFromEnv && property.defaultFromEnv.length > 0
+      ? { defaultInfo: { environment: [...property.defaultFromEnv] } }
+      : {}),
+    ...(property.secret ? { secret: true } : {}),
+    ...(property.replaceOnChanges ? { replaceOnChanges: true } : {}),
+  };
+}
+
+/** Element and map value types carry only their type (the schema rejects descriptions there). */
+function toNestedProperty(property: PropertySchema): SchemaProperty {
+  return {
+    type: property.type,
+    ...(property.items ? { items: toNestedProperty(property.items) } : {}),
+    ...(property.additionalProperties
+      ? { additionalProperties: toNestedProperty(property.additionalProperties) }
+      : {}),
+  };
+}

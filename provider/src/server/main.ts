@@ -1,0 +1,77 @@
+/**
+ * Entry point of `pulumi-resource-bonneville`, started as the engine starts resource plugins:
+ * `pulumi-resource-bonneville [-v=N] [--logtostderr] [--logflow] [--tracing <endpoint>] <engine-address>`.
+ * Prints the port it listens on as the only line on stdout; everything else goes to stderr.
+ * SIGINT/SIGTERM cancel operations in flight, log out of vCenter and exit.
+ */
+import { serve, type ServeOptions } from "./serve";
+import type { ResourceType } from "../resources/resource";
+
+/** Flags the engine may pass that take a value in the next argument. */
+const FLAGS_WITH_VALUE = new Set(["--tracing", "--root", "--logflow-dir"]);
+
+/** The engine address among the plugin's arguments: the first positional argument, if any. */
+export function engineAddressFromArgs(args: readonly string[]): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (FLAGS_WITH_VALUE.has(arg)) {
+      i++;
+      continue;
+    }
+    if (arg.startsWith("-")) continue;
+    return arg;
+  }
+  return undefined;
+}
+
+/**
+ * Test hook: `BONNEVILLE_PLUGIN_EXTRA_TYPES=<path to a CommonJS module exporting resourceTypes>` adds
+ * resource types to the served ones (the harness uses it to test the real executable without vSphere).
+ */
+function extraResourceTypes(): readonly ResourceType[] {
+  const modulePath = process.env.BONNEVILLE_PLUGIN_EXTRA_TYPES;
+  if (!modulePath) return [];
+  return (require(modulePath) as { resourceTypes: readonly ResourceType[] }).resourceTypes;
+}
+
+/** Runs the plugin until a signal arrives. */
+export async function main(args: readonly string[]): Promise<void> {
+  const engineAddress = engineAddressFromArgs(args);
+  const options: ServeOptions = {
+    ...(engineAddress ? { engineAddress } : {}),
+    resourceTypes: () => [
+      ...(require("../resources") as typeof import("../resources")).resourceTypes,
+      ...extraResourceTypes(),
+    ],
+  };
+  const running = await serve(options);
+  process.stdout.write(`${running.port}\n`);
+
+  let exiting = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (exiting) return;
+    exiting = true;
+    const deadline = setTimeout(() => process.exit(1), 3000);
+    deadline.unref();
+    running.shutdown(`the plugin received ${signal}`).then(
+      () => process.exit(0),
+      (error: unknown) => {
+        process.stderr.write(
+          `bonneville: shutdown failed: ${error instanceof Error ? error.message : String(error)}\n`,
+        );
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).catch((error: unknown) => {
+    process.stderr.write(
+      `bonneville: the plugin failed to start: ${error instanceof Error ? error.stack : String(error)}\n`,
+    );
+    process.exit(1);
+  });
+}

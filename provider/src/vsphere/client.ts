@@ -1,0 +1,129 @@
+/**
+ * VSphereClient: one session, one property reader and one task waiter per
+ * process, and the object wrappers built on them. Knows nothing of Pulumi.
+ */
+import { TaskWaiter, type WaitOptions } from "./task-waiter";
+import { PropertyReader } from "./property-collector";
+import { Session, type ServiceContent } from "./session";
+import type { CallOptions } from "./soap/client";
+import { SoapTransport } from "./soap/transport";
+import type { CallCounter } from "./soap/call-counter";
+import type { DataObject } from "./soap/xml";
+import { MoRef } from "./types";
+import { VSphereError } from "./faults";
+import { Finder } from "./objects/finder";
+
+/** How to reach and trust vCenter. */
+export interface VSphereConnectionOptions {
+  /** SDK endpoint: `https://vcenter.example.com/sdk`, or a bare `host[:port]` (gets `https://` and `/sdk`). */
+  readonly url: string;
+  readonly user: string;
+  readonly password: string;
+  /** Accept any certificate (self-signed labs). Default false: certificates are verified. */
+  readonly allowUnverifiedSsl?: boolean;
+  /** Accept exactly the certificate with this SHA-256 fingerprint (hex, colons optional). */
+  readonly thumbprint?: string;
+  /** Longest single task-wait poll, seconds. Default 20. */
+  readonly maxWaitSeconds?: number;
+}
+
+/** Turns `host`, `host:port` or a URL into the SDK URL. */
+export function sdkUrl(input: string): URL {
+  const trimmed = input.trim();
+  const withScheme = /^[a-z]+:\/\//i.test(trimmed) ? trimmed : `https://${trimmed}`;
+  let url: URL;
+  try {
+    url = new URL(withScheme);
+  } catch {
+    throw new VSphereError(
+      `"${input}" is not a vCenter address: use a host name, host:port or https://host/sdk`,
+    );
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    throw new VSphereError(
+      `"${input}" uses ${url.protocol}; vCenter is reached over https:// (or http:// through a proxy)`,
+    );
+  }
+  if (url.pathname === "/" || url.pathname === "") url.pathname = "/sdk";
+  return url;
+}
+
+export class VSphereClient {
+  readonly session: Session;
+  readonly properties: PropertyReader;
+  readonly tasks: TaskWaiter;
+  readonly find: Finder;
+  readonly url: URL;
+
+  constructor(options: VSphereConnectionOptions) {
+    this.url = sdkUrl(options.url);
+    const transport = new SoapTransport({
+      url: this.url,
+      ...(options.allowUnverifiedSsl !== undefined ? { allowUnverifiedSsl: options.allowUnverifiedSsl } : {}),
+      ...(options.thumbprint ? { thumbprint: options.thumbprint } : {}),
+    });
+    this.session = new Session(transport, { user: options.user, password: options.password });
+    this.properties = new PropertyReader(this.session);
+    this.tasks = new TaskWaiter(this.session, this.properties, options.maxWaitSeconds ?? 20);
+    this.find = new Finder(this);
+  }
+
+  /** SOAP calls made so far, by method. */
+  get calls(): CallCounter {
+    return this.session.transport.calls;
+  }
+
+  serviceContent(options?: CallOptions): Promise<ServiceContent> {
+    return this.session.serviceContent(options);
+  }
+
+  /** Calls a vim25 method in the session (arguments in wire order). */
+  invoke(method: string, target: MoRef, args: DataObject = {}, options: CallOptions = {}): Promise<unknown> {
+    return this.session.invoke(method, target, args, options);
+  }
+
+  /** Starts a `*_Task` method and returns the Task reference (does not wait). */
+  async startTask(
+    method: string,
+    target: MoRef,
+    args: DataObject = {},
+    options: CallOptions = {},
+  ): Promise<MoRef> {
+    const task = await this.invoke(method, target, args, options);
+    if (!(task instanceof MoRef)) {
+      throw new VSphereError(`${method} on ${target.value} returned no task`);
+    }
+    return task;
+  }
+
+  /** Waits for a task through the shared waiter; resolves with its result. */
+  waitForTask(task: MoRef, options: WaitOptions = {}): Promise<unknown> {
+    return this.tasks.wait(task, options);
+  }
+
+  /** Starts a `*_Task` method and waits for it. */
+  async runTask(
+    method: string,
+    target: MoRef,
+    args: DataObject = {},
+    options: CallOptions = {},
+  ): Promise<unknown> {
+    const task = await this.startTask(method, target, args, options);
+    return this.waitForTask(task, {
+      operation: method,
+      target,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+  }
+
+  /** Rejects every task wait in flight (the client stays usable). */
+  abortAll(reason = "cancelled"): void {
+    this.tasks.abortAll(reason);
+  }
+
+  /** Stops waiting, logs out and closes connections. */
+  async close(): Promise<void> {
+    this.tasks.close();
+    await this.session.close();
+  }
+}

@@ -1,0 +1,172 @@
+/**
+ * Finds inventory objects by inventory path (`/DC0/vm/team/parents`, or
+ * relative to the datacenter's folder for the kind: `team/parents`) or by
+ * managed object ID (`vm-42`, or `VirtualMachine:vm-42`).
+ */
+import type { VSphereClient } from "../client";
+import { VSphereError } from "../faults";
+import { list } from "../soap/xml";
+import { MoRef, typeOfId } from "../types";
+
+/** Which datacenter folder a relative path starts from. */
+export type InventoryKind = "vm" | "host" | "network" | "datastore";
+
+/** An object the user named that does not exist (or is of the wrong kind). */
+export class NotFoundError extends VSphereError {
+  constructor(
+    message: string,
+    readonly input: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Groups of vim25 types that the same input may name. */
+export const objectKinds = {
+  virtualMachine: ["VirtualMachine"],
+  folder: ["Folder"],
+  resourcePool: ["ResourcePool", "VirtualApp"],
+  cluster: ["ClusterComputeResource", "ComputeResource"],
+  host: ["HostSystem"],
+  datastore: ["Datastore"],
+  switch: ["VmwareDistributedVirtualSwitch", "DistributedVirtualSwitch"],
+  portGroup: ["DistributedVirtualPortgroup", "Network", "OpaqueNetwork"],
+  datacenter: ["Datacenter"],
+} as const;
+
+export interface DatacenterInfo {
+  readonly ref: MoRef;
+  readonly name: string;
+  readonly vmFolder: MoRef;
+  readonly hostFolder: MoRef;
+  readonly networkFolder: MoRef;
+  readonly datastoreFolder: MoRef;
+}
+
+/** True when the input has the shape of a managed object ID rather than a path. */
+export function looksLikeId(input: string): boolean {
+  return /^[A-Za-z]+:[A-Za-z0-9-]+$/.test(input) || typeOfId(input) !== undefined;
+}
+
+export class Finder {
+  private readonly datacenters = new Map<string, Promise<DatacenterInfo>>();
+  private readonly resolved = new Map<string, Promise<MoRef>>();
+
+  constructor(private readonly client: VSphereClient) {}
+
+  /** The datacenter named by path or ID; without one, the only datacenter there is. */
+  datacenter(nameOrId?: string): Promise<DatacenterInfo> {
+    const key = nameOrId ?? "";
+    let found = this.datacenters.get(key);
+    if (!found) {
+      found = this.lookupDatacenter(nameOrId);
+      found.catch(() => this.datacenters.delete(key));
+      this.datacenters.set(key, found);
+    }
+    return found;
+  }
+
+  private async lookupDatacenter(nameOrId?: string): Promise<DatacenterInfo> {
+    const content = await this.client.serviceContent();
+    let ref: MoRef;
+    if (nameOrId) {
+      ref = await this.resolveAbsolute(
+        nameOrId.startsWith("/") || looksLikeId(nameOrId) ? nameOrId : `/${nameOrId}`,
+        objectKinds.datacenter,
+      );
+    } else {
+      const all = await this.client.properties.retrieveView({
+        container: content.rootFolder,
+        types: ["Datacenter"],
+        recursive: true,
+        paths: ["name"],
+      });
+      const dcs = [...all.values()];
+      if (dcs.length !== 1) {
+        throw new NotFoundError(
+          dcs.length === 0
+            ? "vCenter has no datacenter"
+            : `vCenter has ${dcs.length} datacenters (${dcs.map((d) => String(d.props.name)).join(", ")}): set the provider's \`datacenter\``,
+          "",
+        );
+      }
+      ref = dcs[0]!.obj;
+    }
+    const c = await this.client.properties.retrieveOne(ref, [
+      "name",
+      "vmFolder",
+      "hostFolder",
+      "networkFolder",
+      "datastoreFolder",
+    ]);
+    if (!c) throw new NotFoundError(`datacenter "${nameOrId}" does not exist`, nameOrId ?? "");
+    return {
+      ref,
+      name: String(c.props.name),
+      vmFolder: c.props.vmFolder as MoRef,
+      hostFolder: c.props.hostFolder as MoRef,
+      networkFolder: c.props.networkFolder as MoRef,
+      datastoreFolder: c.props.datastoreFolder as MoRef,
+    };
+  }
+
+  /**
+   * Resolves a path or ID to a reference of one of `types`. A relative path
+   * starts at the datacenter's folder for `kind`.
+   */
+  resolve(input: string, types: readonly string[], kind: InventoryKind, datacenter?: string): Promise<MoRef> {
+    const key = `${datacenter ?? ""}|${kind}|${types.join(",")}|${input}`;
+    let found = this.resolved.get(key);
+    if (!found) {
+      found = (async () => {
+        if (looksLikeId(input) || input.startsWith("/")) return this.resolveAbsolute(input, types);
+        const dc = await this.datacenter(datacenter);
+        return this.resolveAbsolute(`/${dc.name}/${kind}/${input.replace(/^\.?\//, "")}`, types, input);
+      })();
+      found.catch(() => this.resolved.delete(key));
+      this.resolved.set(key, found);
+    }
+    return found;
+  }
+
+  /** Forgets cached lookups (after objects were deleted or renamed). */
+  forget(): void {
+    this.resolved.clear();
+    this.datacenters.clear();
+  }
+
+  private async resolveAbsolute(input: string, types: readonly string[], shown = input): Promise<MoRef> {
+    const wanted = types.join(" or ");
+    if (looksLikeId(input)) {
+      const colon = input.indexOf(":");
+      const type = colon > 0 ? input.slice(0, colon) : typeOfId(input)!;
+      const id = colon > 0 ? input.slice(colon + 1) : input;
+      const candidates = types.includes(type) ? [type, ...types.filter((t) => t !== type)] : [...types];
+      // An ID's prefix tells its type; DVS and folder IDs have several types, so try each allowed one.
+      for (const t of candidates) {
+        const c = await this.client.properties.retrieveOne(new MoRef(t, id), ["name"]).catch(() => undefined);
+        if (c) return c.obj;
+      }
+      throw new NotFoundError(`no ${wanted} with ID "${id}" exists`, shown);
+    }
+    const content = await this.client.serviceContent();
+    const ref = await this.client.invoke("FindByInventoryPath", content.searchIndex, {
+      inventoryPath: input,
+    });
+    if (!(ref instanceof MoRef)) throw new NotFoundError(`no object at inventory path "${input}"`, shown);
+    if (!types.includes(ref.type)) {
+      throw new NotFoundError(`"${shown}" is a ${ref.type}, not a ${wanted}`, shown);
+    }
+    return ref;
+  }
+
+  /** Lists the children of a folder (IDs and names), optionally of one type. */
+  async children(folder: MoRef, type?: string): Promise<{ ref: MoRef; name: string }[]> {
+    const c = await this.client.properties.retrieveOne(folder, ["childEntity"]);
+    const refs = list(c?.props.childEntity as MoRef[] | MoRef | undefined).filter(
+      (r) => !type || r.type === type,
+    );
+    const names = await this.client.properties.retrieve(refs, ["name"]);
+    return refs.map((ref) => ({ ref, name: String(names.get(ref.value)?.props.name ?? "") }));
+  }
+}

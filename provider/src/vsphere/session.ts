@@ -1,0 +1,141 @@
+/**
+ * One vCenter session per client: logged in lazily on the first call, renewed
+ * once on NotAuthenticated (and the call replayed), logged out on close.
+ */
+import { AbortedError, isVimFault, VSphereError } from "./faults";
+import { SoapClient, serviceInstance, type CallOptions } from "./soap/client";
+import type { SoapTransport } from "./soap/transport";
+import type { DataObject } from "./soap/xml";
+import { MoRef } from "./types";
+
+/** The parts of ServiceContent the client uses. */
+export interface ServiceContent {
+  readonly rootFolder: MoRef;
+  readonly propertyCollector: MoRef;
+  readonly viewManager: MoRef;
+  readonly sessionManager: MoRef;
+  readonly searchIndex: MoRef;
+  readonly taskManager: MoRef;
+  readonly customFieldsManager?: MoRef;
+  readonly about: { readonly apiVersion: string; readonly fullName: string; readonly instanceUuid?: string };
+}
+
+export interface Credentials {
+  readonly user: string;
+  readonly password: string;
+}
+
+export class Session {
+  private readonly soap: SoapClient;
+  private content: ServiceContent | undefined;
+  private login: Promise<void> | undefined;
+  private loggedIn = false;
+  private closed = false;
+  /** Incremented at every login: objects made in an older session (collectors, filters) are gone. */
+  generation = 0;
+
+  constructor(
+    readonly transport: SoapTransport,
+    private readonly credentials: Credentials,
+  ) {
+    this.soap = new SoapClient(transport);
+  }
+
+  /** The service content (fetched once, no login needed). */
+  async serviceContent(options: CallOptions = {}): Promise<ServiceContent> {
+    if (!this.content) {
+      const raw = (await this.soap.invoke("RetrieveServiceContent", serviceInstance, {}, options)) as Record<
+        string,
+        unknown
+      >;
+      const about = (raw.about ?? {}) as Record<string, unknown>;
+      this.content = {
+        rootFolder: raw.rootFolder as MoRef,
+        propertyCollector: raw.propertyCollector as MoRef,
+        viewManager: raw.viewManager as MoRef,
+        sessionManager: raw.sessionManager as MoRef,
+        searchIndex: raw.searchIndex as MoRef,
+        taskManager: raw.taskManager as MoRef,
+        ...(raw.customFieldsManager ? { customFieldsManager: raw.customFieldsManager as MoRef } : {}),
+        about: {
+          apiVersion: String(about.apiVersion ?? ""),
+          fullName: String(about.fullName ?? ""),
+          ...(about.instanceUuid ? { instanceUuid: String(about.instanceUuid) } : {}),
+        },
+      };
+    }
+    return this.content;
+  }
+
+  private ensureLogin(options: CallOptions): Promise<void> {
+    if (this.closed) return Promise.reject(new AbortedError("the vSphere client was closed"));
+    if (this.loggedIn) return Promise.resolve();
+    if (!this.login) {
+      this.login = (async () => {
+        const content = await this.serviceContent(options);
+        try {
+          await this.soap.invoke(
+            "Login",
+            content.sessionManager,
+            { userName: this.credentials.user, password: this.credentials.password },
+            options,
+          );
+        } catch (err) {
+          if (isVimFault(err, "InvalidLogin")) {
+            throw new VSphereError(
+              `cannot log in to ${this.transport.sessionHost} as "${this.credentials.user}": the user name or password is wrong`,
+              { cause: err },
+            );
+          }
+          throw err;
+        }
+        this.loggedIn = true;
+        this.generation++;
+      })().finally(() => {
+        this.login = undefined;
+      });
+    }
+    return this.login;
+  }
+
+  /** Calls a method in the session, logging in first and renewing once if the session expired. */
+  async invoke(
+    method: string,
+    target: MoRef,
+    args: DataObject = {},
+    options: CallOptions = {},
+  ): Promise<unknown> {
+    await this.ensureLogin(options);
+    const generation = this.generation;
+    try {
+      return await this.soap.invoke(method, target, args, options);
+    } catch (err) {
+      if (!isVimFault(err, "NotAuthenticated") || this.closed) throw err;
+      // Renew once: only the first caller to notice logs in again.
+      if (this.generation === generation) {
+        this.loggedIn = false;
+        this.transport.clearSession();
+      }
+      await this.ensureLogin(options);
+      return this.soap.invoke(method, target, args, options);
+    }
+  }
+
+  /** Logs out (if logged in); later calls fail. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    if (this.login) await this.login.catch(() => undefined);
+    const wasLoggedIn = this.loggedIn;
+    this.closed = true;
+    this.loggedIn = false;
+    if (wasLoggedIn && this.content) {
+      await this.soap.invoke("Logout", this.content.sessionManager, {}).catch(() => undefined);
+    }
+    this.transport.clearSession();
+    this.transport.close();
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+}

@@ -1,0 +1,196 @@
+/**
+ * SOAP over HTTP(S): one keep-alive connection pool per client, the session
+ * cookie, TLS verification (default), opt-in unverified TLS, and certificate
+ * pinning by SHA-256 thumbprint. Counts every call by method.
+ */
+import * as http from "node:http";
+import * as https from "node:https";
+import * as net from "node:net";
+import * as tls from "node:tls";
+import type { Duplex } from "node:stream";
+import { AbortedError, CertificateError, TransportError } from "../faults";
+import { CallCounter } from "./call-counter";
+
+/** How to reach and trust the server. */
+export interface TransportOptions {
+  /** The SDK URL, `https://host/sdk` (plain `http://` is allowed for proxies and tests). */
+  readonly url: URL;
+  /** Accept any certificate. Default false. */
+  readonly allowUnverifiedSsl?: boolean;
+  /** Accept exactly the certificate with this SHA-256 thumbprint. */
+  readonly thumbprint?: string;
+  /** Most connections kept open to the server. Default 64. */
+  readonly maxSockets?: number;
+  /** The vim25 API version sent in SOAPAction. Default 7.0.0.0. */
+  readonly apiVersion?: string;
+}
+
+/** Normalises a thumbprint to upper-case hex pairs joined by colons. */
+export function normaliseThumbprint(thumbprint: string): string {
+  const hex = thumbprint.replace(/[^0-9a-fA-F]/g, "").toUpperCase();
+  return hex.match(/.{2}/g)?.join(":") ?? "";
+}
+
+const certificateErrorCodes = new Set([
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "CERT_HAS_EXPIRED",
+  "ERR_TLS_CERT_ALTNAME_INVALID",
+  "CERT_UNTRUSTED",
+]);
+
+export class SoapTransport {
+  readonly calls = new CallCounter();
+  private readonly agent: http.Agent;
+  private cookie: string | undefined;
+  private readonly soapAction: string;
+
+  constructor(private readonly options: TransportOptions) {
+    const secure = options.url.protocol === "https:";
+    this.soapAction = `urn:vim25/${options.apiVersion ?? "7.0.0.0"}`;
+    const common = { keepAlive: true, maxSockets: options.maxSockets ?? 64, scheduling: "lifo" as const };
+    if (!secure) {
+      this.agent = new http.Agent(common);
+      return;
+    }
+    const pinned = options.thumbprint ? normaliseThumbprint(options.thumbprint) : undefined;
+    const agent = new https.Agent({
+      ...common,
+      rejectUnauthorized: !(options.allowUnverifiedSsl || pinned),
+      // A resumed TLS session shows no peer certificate; pinning needs a full handshake.
+      ...(pinned ? { maxCachedSessions: 0 } : {}),
+    });
+    if (pinned) {
+      const create = agent.createConnection.bind(agent) as (o: tls.ConnectionOptions, cb?: unknown) => Duplex;
+      (agent as unknown as { createConnection: unknown }).createConnection = (
+        o: tls.ConnectionOptions,
+        cb?: unknown,
+      ) => {
+        const socket = create(o, cb) as tls.TLSSocket;
+        socket.once("secureConnect", () => {
+          const presented = normaliseThumbprint(socket.getPeerCertificate().fingerprint256 ?? "");
+          if (presented !== pinned) {
+            socket.destroy(
+              new CertificateError(
+                `the server's certificate (SHA-256 ${presented}) does not match the pinned thumbprint ${pinned}`,
+                presented,
+              ),
+            );
+          }
+        });
+        return socket;
+      };
+    }
+    this.agent = agent;
+  }
+
+  /** host:port of the server, for messages. */
+  get sessionHost(): string {
+    return this.options.url.host;
+  }
+
+  /** The session cookie, once the server set one. */
+  get sessionCookie(): string | undefined {
+    return this.cookie;
+  }
+
+  /** Forgets the session cookie (after logout or expiry). */
+  clearSession(): void {
+    this.cookie = undefined;
+  }
+
+  /** Sends one SOAP envelope; resolves with the status and body (faults come back as HTTP 500 bodies). */
+  async post(
+    method: string,
+    envelope: string,
+    signal?: AbortSignal,
+  ): Promise<{ status: number; body: string }> {
+    this.calls.record(method);
+    const url = this.options.url;
+    const lib = url.protocol === "https:" ? https : http;
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted) {
+        reject(new AbortedError(`${method} was not sent: ${abortReason(signal)}`));
+        return;
+      }
+      const headers: http.OutgoingHttpHeaders = {
+        "content-type": "text/xml; charset=utf-8",
+        soapaction: this.soapAction,
+        "content-length": Buffer.byteLength(envelope),
+        "user-agent": "bonneville",
+      };
+      if (this.cookie) headers.cookie = `vmware_soap_session=${this.cookie}`;
+      const req = lib.request(url, { method: "POST", headers, agent: this.agent }, (res) => {
+        const setCookie = res.headers["set-cookie"];
+        for (const c of setCookie ?? []) {
+          const m = /vmware_soap_session=("?)([^";]*)\1/.exec(c);
+          if (m) this.cookie = m[2];
+        }
+        const chunks: Buffer[] = [];
+        res.on("data", (chunk: Buffer) => chunks.push(chunk));
+        res.on("end", () =>
+          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }),
+        );
+        res.on("error", (err) => reject(this.wrapError(method, err)));
+      });
+      const onAbort = () => req.destroy(new AbortedError(`${method} was cancelled: ${abortReason(signal!)}`));
+      signal?.addEventListener("abort", onAbort, { once: true });
+      req.on("close", () => signal?.removeEventListener("abort", onAbort));
+      req.on("error", (err) => {
+        this.wrapError(method, err).then(reject).catch(reject);
+      });
+      req.end(envelope);
+    });
+  }
+
+  private async wrapError(method: string, err: Error & { code?: string }): Promise<Error> {
+    if (err instanceof AbortedError || err instanceof CertificateError) return err;
+    const url = this.options.url;
+    if (err.code && certificateErrorCodes.has(err.code)) {
+      const presented = await presentedThumbprint(url).catch(() => undefined);
+      return new CertificateError(
+        `the certificate of ${url.host} is not trusted (${err.code})` +
+          (presented ? `; its SHA-256 thumbprint is ${presented}` : "") +
+          ": set `thumbprint` to pin it, or `allowUnverifiedSsl` to accept any certificate",
+        presented,
+      );
+    }
+    return new TransportError(`${method}: cannot reach ${url.host}: ${err.message}`, err.code, {
+      cause: err,
+    });
+  }
+
+  /** Closes idle connections. */
+  close(): void {
+    this.agent.destroy();
+  }
+}
+
+function abortReason(signal: AbortSignal): string {
+  const r: unknown = signal.reason;
+  if (r instanceof Error) return r.message;
+  return typeof r === "string" ? r : "aborted";
+}
+
+/** Connects once without verification to learn the certificate's SHA-256 thumbprint (for error messages). */
+export function presentedThumbprint(url: URL): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect(
+      {
+        host: url.hostname,
+        port: Number(url.port || 443),
+        ...(net.isIP(url.hostname) ? {} : { servername: url.hostname }),
+        rejectUnauthorized: false,
+      },
+      () => {
+        const fp = socket.getPeerCertificate().fingerprint256;
+        socket.end();
+        resolve(normaliseThumbprint(fp ?? ""));
+      },
+    );
+    socket.setTimeout(5000, () => socket.destroy(new Error("timeout")));
+    socket.on("error", reject);
+  });
+}
