@@ -5,6 +5,10 @@
 import {
   CertificateError,
   ClusterComputeResource,
+  Datacenter,
+  Datastore,
+  HostSystem,
+  Network,
   DistributedVirtualPortgroup,
   DistributedVirtualSwitch,
   Folder,
@@ -285,6 +289,40 @@ describe("object wrappers", () => {
     await clone.powerOff();
     expect((await clone.info())?.powerState).toBe("poweredOff");
     await clone.destroy();
+  });
+
+  it("reads datacenter, host, datastore and network properties", async () => {
+    const dc = await client.find.datacenter();
+    expect(await new Datacenter(client, dc.ref).info()).toEqual({
+      name: "DC0",
+      vmFolder: dc.vmFolder,
+      hostFolder: dc.hostFolder,
+      networkFolder: dc.networkFolder,
+      datastoreFolder: dc.datastoreFolder,
+    });
+    const host = await new HostSystem(client, hosts[0]!).info();
+    expect(host).toMatchObject({ name: "DC0_C0_H0", connectionState: "connected", inMaintenanceMode: false });
+    const ds = await new Datastore(
+      client,
+      await client.find.resolve("LocalDS_0", objectKinds.datastore, "datastore"),
+    ).info();
+    expect(ds?.name).toBe("LocalDS_0");
+    expect(ds?.accessible).toBe(true);
+    expect(ds!.capacity).toBeGreaterThan(0);
+    const vmNetwork = await client.find.resolve("VM Network", objectKinds.portGroup, "network");
+    expect(vmNetwork.type).toBe("Network");
+    expect(await new Network(client, vmNetwork).info()).toEqual({ name: "VM Network" });
+  });
+
+  it("renames a VM and marks it as a template", async () => {
+    const pool = rootPool;
+    const vm = await template.clone(vmFolder, "client-test-rename", { location: { pool } });
+    await vm.rename("client-test-renamed");
+    expect((await vm.info())?.name).toBe("client-test-renamed");
+    await vm.markAsTemplate();
+    expect((await vm.info())?.template).toBe(true);
+    await vm.destroy();
+    expect(await vm.info()).toBeUndefined();
   });
 
   it("stops waiting when the caller's signal aborts", async () => {
