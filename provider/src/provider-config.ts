@@ -6,6 +6,8 @@
 import type { CheckFailure, PropertyMap, PropertySchema, ProviderConfig } from "./resources/resource";
 import { UNKNOWN, containsUnknown } from "./resources/resource";
 import type { VSphereConnectionOptions } from "./vsphere";
+// The URL rules live in the client; this module stays light to keep plugin start-up fast.
+import { sdkUrl } from "./vsphere/sdk-url";
 
 /** Name of the Pulumi package; config keys are `bonneville:<key>`. */
 export const PACKAGE_NAME = "bonneville";
@@ -254,27 +256,11 @@ export function isThumbprint(value: string): boolean {
  * `https://host:port/sdk`, an http(s) URL without a path gets `/sdk`); undefined when it is none of these.
  */
 export function vsphereSdkUrl(server: string): string | undefined {
-  const text = server.trim();
-  if (text.length === 0 || /\s/.test(text)) return undefined;
-  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `https://${text}`;
-  let url: URL;
   try {
-    url = new URL(withScheme);
+    return sdkUrl(server).toString();
   } catch {
     return undefined;
   }
-  if (url.protocol !== "https:" && url.protocol !== "http:") return undefined;
-  if (
-    url.hostname === "" ||
-    url.username !== "" ||
-    url.password !== "" ||
-    url.search !== "" ||
-    url.hash !== ""
-  ) {
-    return undefined;
-  }
-  if (url.pathname === "/" || url.pathname === "") url.pathname = "/sdk";
-  return url.toString();
 }
 
 /** Connection options for {@link VSphereClient} from a checked configuration. */

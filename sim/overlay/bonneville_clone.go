@@ -13,7 +13,6 @@ import (
 	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/simulator/esx"
 	"github.com/vmware/govmomi/vim25/methods"
-	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/soap"
 	"github.com/vmware/govmomi/vim25/types"
 )
@@ -197,14 +196,13 @@ func (vm *VirtualMachine) bonnevilleClone(ctx *Context, r bonnevilleCloneRequest
 // accepts only edits of Ethernet cards (to change their backing).
 func bonnevilleNicEdits(changes []types.BaseVirtualDeviceConfigSpec, instant bool) ([]*types.VirtualDeviceConfigSpec, types.BaseMethodFault) {
 	var edits []*types.VirtualDeviceConfigSpec
-	for i, c := range changes {
+	for _, c := range changes {
 		spec := c.GetVirtualDeviceConfigSpec()
 		_, isNIC := spec.Device.(types.BaseVirtualEthernetCard)
 		if spec.Operation != types.VirtualDeviceConfigSpecOperationEdit || !isNIC {
 			if instant {
 				return nil, &types.InvalidArgument{InvalidProperty: "spec.location.deviceChange"}
 			}
-			_ = i
 			return nil, &types.NotSupported{}
 		}
 		edits = append(edits, spec)
@@ -409,5 +407,3 @@ func (vm *VirtualMachine) BonnevilleReconfigVMTask(ctx *Context, req *types.Reco
 		Res: &types.ReconfigVM_TaskResponse{Returnval: task.Run()},
 	}
 }
-
-var _ = mo.VirtualMachine{}

@@ -127,8 +127,7 @@ func (f *bonnevilleFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	if routed, ok := bonnevilleRouted[method]; ok {
-		re := regexp.MustCompile(`(</?(?:[A-Za-z0-9_]+:)?)` + method + `\b`)
-		body = re.ReplaceAll(body, []byte("${1}"+routed))
+		body = bonnevilleRoutedTag(method).ReplaceAll(body, []byte("${1}"+routed))
 	}
 	r.Body = ioutil.NopCloser(bytes.NewReader(body))
 	r.ContentLength = int64(len(body))
@@ -142,6 +141,24 @@ var bonnevilleAnonymous = map[string]bool{
 	"LoginExtensionByCertificate": true,
 	"CloneSession":                true,
 	"":                            true, // not a SOAP call the front can name: let the simulator answer
+}
+
+var (
+	bonnevilleTagMu sync.Mutex
+	bonnevilleTags  = map[string]*regexp.Regexp{}
+)
+
+// bonnevilleRoutedTag matches the opening and closing tags of a routed method
+// (compiled once per method, not per request).
+func bonnevilleRoutedTag(method string) *regexp.Regexp {
+	bonnevilleTagMu.Lock()
+	defer bonnevilleTagMu.Unlock()
+	re, ok := bonnevilleTags[method]
+	if !ok {
+		re = regexp.MustCompile(`(</?(?:[A-Za-z0-9_]+:)?)` + method + `\b`)
+		bonnevilleTags[method] = re
+	}
+	return re
 }
 
 func (f *bonnevilleFront) decide(method string) (*BonnevilleFaultRule, bool) {

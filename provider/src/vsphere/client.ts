@@ -11,6 +11,7 @@ import type { CallCounter } from "./soap/call-counter";
 import type { DataObject } from "./soap/xml";
 import { MoRef } from "./types";
 import { VSphereError } from "./faults";
+import { sdkUrl } from "./sdk-url";
 import { Finder } from "./objects/finder";
 
 /** How to reach and trust vCenter. */
@@ -25,27 +26,6 @@ export interface VSphereConnectionOptions {
   readonly thumbprint?: string;
   /** Longest single task-wait poll, seconds. Default 20. */
   readonly maxWaitSeconds?: number;
-}
-
-/** Turns `host`, `host:port` or a URL into the SDK URL. */
-export function sdkUrl(input: string): URL {
-  const trimmed = input.trim();
-  const withScheme = /^[a-z]+:\/\//i.test(trimmed) ? trimmed : `https://${trimmed}`;
-  let url: URL;
-  try {
-    url = new URL(withScheme);
-  } catch {
-    throw new VSphereError(
-      `"${input}" is not a vCenter address: use a host name, host:port or https://host/sdk`,
-    );
-  }
-  if (url.protocol !== "https:" && url.protocol !== "http:") {
-    throw new VSphereError(
-      `"${input}" uses ${url.protocol}; vCenter is reached over https:// (or http:// through a proxy)`,
-    );
-  }
-  if (url.pathname === "/" || url.pathname === "") url.pathname = "/sdk";
-  return url;
 }
 
 export class VSphereClient {

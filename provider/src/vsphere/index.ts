@@ -1,7 +1,8 @@
 /** Bonneville's typed vSphere (vim25) client. Knows nothing of Pulumi. */
 export * from "./types";
 export * from "./faults";
-export { VSphereClient, sdkUrl, type VSphereConnectionOptions } from "./client";
+export { VSphereClient, type VSphereConnectionOptions } from "./client";
+export { sdkUrl } from "./sdk-url";
 export { CallCounter } from "./soap/call-counter";
 export { XsdValue, list, type DataObject } from "./soap/xml";
 export { normaliseThumbprint, presentedThumbprint } from "./soap/transport";

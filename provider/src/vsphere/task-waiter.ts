@@ -99,8 +99,8 @@ export class TaskWaiter {
         return;
       }
       signal?.addEventListener("abort", onAbort, { once: true });
-      const list = this.waiters.get(task.value);
-      if (list) list.push(waiter);
+      const others = this.waiters.get(task.value);
+      if (others) others.push(waiter);
       else this.waiters.set(task.value, [waiter]);
       this.start();
     });

@@ -1,6 +1,6 @@
 /** DistributedVirtualPortgroup: a port group on a distributed switch. */
 import type { CallOptions } from "../soap/client";
-import type { DataObject } from "../soap/xml";
+import { list, type DataObject } from "../soap/xml";
 import { MoRef } from "../types";
 import { ManagedObject } from "./managed-object";
 
@@ -35,7 +35,6 @@ export class DistributedVirtualPortgroup extends ManagedObject {
     if (!p) return undefined;
     const setting = (p["config.defaultPortConfig"] ?? {}) as Record<string, unknown>;
     const vlan = (setting.vlan ?? {}) as Record<string, unknown>;
-    const vms = p.vm;
     return {
       name: String(p.name),
       key: String(p.key ?? this.id),
@@ -48,7 +47,7 @@ export class DistributedVirtualPortgroup extends ManagedObject {
         vlan.$type === "VmwareDistributedVirtualSwitchVlanIdSpec" || vlan.vlanId !== undefined
           ? Number(vlan.vlanId ?? 0)
           : 0,
-      vms: Array.isArray(vms) ? (vms as MoRef[]) : vms instanceof MoRef ? [vms] : [],
+      vms: list(p.vm as MoRef[] | MoRef | undefined),
     };
   }
 

@@ -5,6 +5,7 @@
  */
 import type { VSphereClient } from "../client";
 import { VSphereError } from "../faults";
+import { LookupCache } from "../lookup-cache";
 import { list } from "../soap/xml";
 import { MoRef, typeOfId } from "../types";
 
@@ -49,21 +50,14 @@ export function looksLikeId(input: string): boolean {
 }
 
 export class Finder {
-  private readonly datacenters = new Map<string, Promise<DatacenterInfo>>();
-  private readonly resolved = new Map<string, Promise<MoRef>>();
+  private readonly datacenters = new LookupCache<DatacenterInfo>();
+  private readonly resolved = new LookupCache<MoRef>();
 
   constructor(private readonly client: VSphereClient) {}
 
   /** The datacenter named by path or ID; without one, the only datacenter there is. */
   datacenter(nameOrId?: string): Promise<DatacenterInfo> {
-    const key = nameOrId ?? "";
-    let found = this.datacenters.get(key);
-    if (!found) {
-      found = this.lookupDatacenter(nameOrId);
-      found.catch(() => this.datacenters.delete(key));
-      this.datacenters.set(key, found);
-    }
-    return found;
+    return this.datacenters.get(nameOrId ?? "", () => this.lookupDatacenter(nameOrId));
   }
 
   private async lookupDatacenter(nameOrId?: string): Promise<DatacenterInfo> {
@@ -116,17 +110,11 @@ export class Finder {
    */
   resolve(input: string, types: readonly string[], kind: InventoryKind, datacenter?: string): Promise<MoRef> {
     const key = `${datacenter ?? ""}|${kind}|${types.join(",")}|${input}`;
-    let found = this.resolved.get(key);
-    if (!found) {
-      found = (async () => {
-        if (looksLikeId(input) || input.startsWith("/")) return this.resolveAbsolute(input, types);
-        const dc = await this.datacenter(datacenter);
-        return this.resolveAbsolute(`/${dc.name}/${kind}/${input.replace(/^\.?\//, "")}`, types, input);
-      })();
-      found.catch(() => this.resolved.delete(key));
-      this.resolved.set(key, found);
-    }
-    return found;
+    return this.resolved.get(key, async () => {
+      if (looksLikeId(input) || input.startsWith("/")) return this.resolveAbsolute(input, types);
+      const dc = await this.datacenter(datacenter);
+      return this.resolveAbsolute(`/${dc.name}/${kind}/${input.replace(/^\.?\//, "")}`, types, input);
+    });
   }
 
   /** Forgets cached lookups (after objects were deleted or renamed). */

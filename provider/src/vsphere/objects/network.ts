@@ -4,6 +4,7 @@
  */
 import type { VSphereClient } from "../client";
 import { VSphereError } from "../faults";
+import { LookupCache } from "../lookup-cache";
 import type { DataObject } from "../soap/xml";
 import { MoRef } from "../types";
 import { ManagedObject } from "./managed-object";
@@ -28,40 +29,30 @@ export interface NetworkTarget {
   readonly switchUuid?: string;
 }
 
-const targets = new WeakMap<VSphereClient, Map<string, Promise<NetworkTarget>>>();
+const targets = new WeakMap<VSphereClient, LookupCache<NetworkTarget>>();
 
 /** Reads (once per client) what a NIC backing on `ref` needs. */
 export function networkTarget(client: VSphereClient, ref: MoRef): Promise<NetworkTarget> {
   let cache = targets.get(client);
-  if (!cache) targets.set(client, (cache = new Map()));
-  let found = cache.get(ref.value);
-  if (!found) {
-    found = (async (): Promise<NetworkTarget> => {
-      if (ref.type === "DistributedVirtualPortgroup") {
-        const c = await client.properties.retrieveOne(ref, [
-          "name",
-          "key",
-          "config.distributedVirtualSwitch",
-        ]);
-        if (!c) throw new VSphereError(`port group ${ref.value} does not exist`);
-        const dvs = c.props["config.distributedVirtualSwitch"] as MoRef;
-        const s = await client.properties.retrieveOne(dvs, ["uuid"]);
-        if (!s) throw new VSphereError(`the switch ${dvs.value} of port group ${ref.value} does not exist`);
-        return {
-          ref,
-          name: String(c.props.name),
-          portgroupKey: String(c.props.key ?? ref.value),
-          switchUuid: String(s.props.uuid),
-        };
-      }
-      const c = await client.properties.retrieveOne(ref, ["name"]);
-      if (!c) throw new VSphereError(`network ${ref.value} does not exist`);
-      return { ref, name: String(c.props.name) };
-    })();
-    found.catch(() => cache.delete(ref.value));
-    cache.set(ref.value, found);
-  }
-  return found;
+  if (!cache) targets.set(client, (cache = new LookupCache()));
+  return cache.get(ref.value, async (): Promise<NetworkTarget> => {
+    if (ref.type === "DistributedVirtualPortgroup") {
+      const c = await client.properties.retrieveOne(ref, ["name", "key", "config.distributedVirtualSwitch"]);
+      if (!c) throw new VSphereError(`port group ${ref.value} does not exist`);
+      const dvs = c.props["config.distributedVirtualSwitch"] as MoRef;
+      const s = await client.properties.retrieveOne(dvs, ["uuid"]);
+      if (!s) throw new VSphereError(`the switch ${dvs.value} of port group ${ref.value} does not exist`);
+      return {
+        ref,
+        name: String(c.props.name),
+        portgroupKey: String(c.props.key ?? ref.value),
+        switchUuid: String(s.props.uuid),
+      };
+    }
+    const c = await client.properties.retrieveOne(ref, ["name"]);
+    if (!c) throw new VSphereError(`network ${ref.value} does not exist`);
+    return { ref, name: String(c.props.name) };
+  });
 }
 
 /** The NIC backing that attaches a card to `target`. */

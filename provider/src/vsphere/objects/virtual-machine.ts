@@ -188,22 +188,6 @@ export class VirtualMachine extends ManagedObject {
     return new VirtualMachine(this.client, ref);
   }
 
-  /** Starts InstantClone_Task and returns the task (for callers that wait themselves). */
-  startInstantClone(
-    name: string,
-    location: CloneLocation,
-    extraConfig: Readonly<Record<string, string>>,
-    options: CallOptions = {},
-  ): Promise<MoRef> {
-    const spec: DataObject = {
-      $type: "VirtualMachineInstantCloneSpec",
-      name,
-      location: relocateSpec(location),
-      config: optionValues(extraConfig),
-    };
-    return this.client.startTask("InstantClone_Task", this.ref, { spec }, options);
-  }
-
   /** Full clone (CloneVM_Task) with hardware and extra config changes; powered off unless `powerOn`. */
   async clone(
     folder: MoRef,

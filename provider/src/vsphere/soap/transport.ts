@@ -115,6 +115,9 @@ export class SoapTransport {
         reject(new AbortedError(`${method} was not sent: ${abortReason(signal)}`));
         return;
       }
+      const fail = (err: Error & { code?: string }) => {
+        this.wrapError(method, err).then(reject, reject);
+      };
       const headers: http.OutgoingHttpHeaders = {
         "content-type": "text/xml; charset=utf-8",
         soapaction: this.soapAction,
@@ -133,14 +136,12 @@ export class SoapTransport {
         res.on("end", () =>
           resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }),
         );
-        res.on("error", (err) => reject(this.wrapError(method, err)));
+        res.on("error", fail);
       });
       const onAbort = () => req.destroy(new AbortedError(`${method} was cancelled: ${abortReason(signal!)}`));
       signal?.addEventListener("abort", onAbort, { once: true });
       req.on("close", () => signal?.removeEventListener("abort", onAbort));
-      req.on("error", (err) => {
-        this.wrapError(method, err).then(reject).catch(reject);
-      });
+      req.on("error", fail);
       req.end(envelope);
     });
   }
