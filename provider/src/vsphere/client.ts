@@ -4,6 +4,7 @@
  */
 import { TaskWaiter, type WaitOptions } from "./task-waiter";
 import { PropertyReader } from "./property-collector";
+import { PropertyWaiter } from "./property-waiter";
 import { Session, type ServiceContent } from "./session";
 import type { CallOptions } from "./soap/client";
 import { SoapTransport } from "./soap/transport";
@@ -32,6 +33,8 @@ export class VSphereClient {
   readonly session: Session;
   readonly properties: PropertyReader;
   readonly tasks: TaskWaiter;
+  /** Long waits on object properties (guest readiness, IP). */
+  readonly waits: PropertyWaiter;
   readonly find: Finder;
   readonly url: URL;
 
@@ -45,6 +48,7 @@ export class VSphereClient {
     this.session = new Session(transport, { user: options.user, password: options.password });
     this.properties = new PropertyReader(this.session);
     this.tasks = new TaskWaiter(this.session, this.properties, options.maxWaitSeconds ?? 20);
+    this.waits = new PropertyWaiter(this.session);
     this.find = new Finder(this);
   }
 

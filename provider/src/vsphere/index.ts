@@ -39,3 +39,10 @@ export {
   type PowerState,
   type VirtualMachineInfo,
 } from "./objects/virtual-machine";
+export {
+  PropertyWaiter,
+  PropertyWaitTimeoutError,
+  WaitedObjectGoneError,
+  type PropertyWaitOptions,
+} from "./property-waiter";
+export { LookupCache } from "./lookup-cache";

@@ -1,0 +1,250 @@
+/** Helpers the three resources share: naming, diffing, lookups by input, deletion of VMs. */
+import { createHash } from "node:crypto";
+import {
+  isNotFound,
+  extraConfigOf,
+  isVimFault,
+  NotFoundError,
+  VirtualMachine,
+  type InventoryKind,
+  type MoRef,
+  type VSphereClient,
+} from "../vsphere";
+import { ValidationError } from "./errors";
+import type {
+  CheckInfo,
+  DiffResult,
+  OperationContext,
+  PropertyChangeKind,
+  PropertyMap,
+  ResourceSchema,
+} from "./resource";
+import { UNKNOWN, isUnknown } from "./resource";
+
+/** Extra-config keys Bonneville writes outside `guestinfo.` (the guest cannot read or change them). */
+export const MANAGED_KEY = "bonneville.managed";
+export const URN_KEY = "bonneville.urn";
+/** What the VM is to Bonneville: `parent` or `container`. */
+export const ROLE_KEY = "bonneville.role";
+/** The source a ParentTemplate was cloned from (for import). */
+export const SOURCE_KEY = "bonneville.source";
+/** The parent a ContainerVM was forked from (for import). */
+export const PARENT_KEY = "bonneville.parent";
+/** A digest of a ContainerVM's immutable spec (so a retried create recognises its own VM). */
+export const SPEC_DIGEST_KEY = "bonneville.specDigest";
+
+/** True when the VM's extra config says Bonneville made it. */
+export function isManaged(extraConfig: ReadonlyMap<string, string>): boolean {
+  return extraConfig.get(MANAGED_KEY) === "true";
+}
+
+/**
+ * The resource's vSphere name: the given `name`; else the current one (so an
+ * update keeps it) unless the change replaces the resource, when a fresh
+ * auto-name lets the replacement exist beside the old object; else an
+ * auto-name: the logical name, cleaned by `clean`, plus a random suffix from
+ * the engine's seed (stable across previews of one deployment).
+ */
+export function resolveName(
+  news: PropertyMap,
+  olds: PropertyMap | undefined,
+  info: CheckInfo,
+  options: { replaceOnChanges: readonly string[]; maxLength: number; clean: (name: string) => string },
+): unknown {
+  if (news.name !== undefined && news.name !== null) return news.name;
+  if (olds && typeof olds.name === "string" && olds.name) {
+    const replacing = options.replaceOnChanges.some(
+      (key) => key !== "name" && !isUnknown(news[key]) && !deepEqual(olds[key], news[key]),
+    );
+    if (!replacing) return olds.name;
+  }
+  const seed = info.randomSeed && info.randomSeed.length > 0 ? info.randomSeed : randomSeedFallback();
+  const suffix = createHash("sha256").update(seed).update(info.name).digest("hex").slice(0, 7);
+  const stem = options.clean(info.name).slice(0, options.maxLength - suffix.length - 1);
+  return `${stem}-${suffix}`;
+}
+
+function randomSeedFallback(): Uint8Array {
+  return createHash("sha256").update(String(Math.random())).update(String(Date.now())).digest();
+}
+
+/** Structural equality of plain JSON-like values (key order ignored). */
+export function deepEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (a === undefined || b === undefined || a === null || b === null) {
+    return isEmptyish(a) && isEmptyish(b);
+  }
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+    return a.every((v, i) => deepEqual(v, b[i]));
+  }
+  if (typeof a === "object" && typeof b === "object") {
+    const ka = Object.keys(a as object).filter((k) => (a as Record<string, unknown>)[k] !== undefined);
+    const kb = Object.keys(b as object).filter((k) => (b as Record<string, unknown>)[k] !== undefined);
+    if (ka.length !== kb.length) return false;
+    return ka.every((k) => deepEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+  }
+  return false;
+}
+
+/** Absent, null and an empty map or list mean the same for an optional input. */
+function isEmptyish(v: unknown): boolean {
+  if (v === undefined || v === null) return true;
+  if (Array.isArray(v)) return v.length === 0;
+  if (typeof v === "object") return Object.keys(v as object).length === 0;
+  return false;
+}
+
+/**
+ * The detailed diff of inputs: each changed property updates in place unless
+ * its schema says `replaceOnChanges`. A replacement that keeps the same vSphere
+ * name would collide with the old object, so it deletes first.
+ */
+export function diffInputs(schema: ResourceSchema, olds: PropertyMap, news: PropertyMap): DiffResult {
+  const detailedDiff: Record<string, PropertyChangeKind> = {};
+  const replaces: string[] = [];
+  for (const [key, property] of Object.entries(schema.inputProperties)) {
+    const before = olds[key] ?? property.default;
+    const after = news[key] ?? property.default;
+    if (deepEqual(before, after)) continue;
+    const kind: "add" | "update" | "delete" = isEmptyish(before)
+      ? "add"
+      : isEmptyish(after)
+        ? "delete"
+        : "update";
+    if (property.replaceOnChanges) {
+      replaces.push(key);
+      detailedDiff[key] = `${kind}-replace`;
+    } else {
+      detailedDiff[key] = kind;
+    }
+  }
+  const sameName = typeof news.name === "string" && news.name === olds.name;
+  return {
+    changes: Object.keys(detailedDiff).length > 0,
+    replaces,
+    detailedDiff,
+    deleteBeforeReplace: replaces.length > 0 && sameName,
+  };
+}
+
+/** Preview outputs: the known inputs (defaults applied) and UNKNOWN for each computed output. */
+export function previewOutputs(
+  schema: ResourceSchema,
+  news: PropertyMap,
+  olds?: PropertyMap,
+  keepOnUpdate: readonly string[] = [],
+): PropertyMap {
+  const out: PropertyMap = withDefaults(schema, news);
+  for (const key of Object.keys(schema.outputProperties)) {
+    out[key] = olds && keepOnUpdate.includes(key) && olds[key] !== undefined ? olds[key] : UNKNOWN;
+  }
+  return out;
+}
+
+/** The inputs with schema defaults filled in for omitted properties. */
+export function withDefaults(schema: ResourceSchema, inputs: PropertyMap): PropertyMap {
+  const out: PropertyMap = {};
+  for (const [key, property] of Object.entries(schema.inputProperties)) {
+    const value = inputs[key];
+    if (value !== undefined && value !== null) out[key] = value;
+    else if (property.default !== undefined) out[key] = property.default;
+  }
+  return out;
+}
+
+/**
+ * Resolves an input that names a vSphere object; a name that does not exist
+ * becomes a validation error on that property.
+ */
+export async function resolveInput(
+  client: VSphereClient,
+  ctx: OperationContext,
+  property: string,
+  value: string,
+  types: readonly string[],
+  kind: InventoryKind,
+): Promise<MoRef> {
+  try {
+    return await client.find.resolve(value, types, kind, ctx.config.datacenter);
+  } catch (error) {
+    if (error instanceof NotFoundError) {
+      throw new ValidationError([{ property, reason: `${error.message}` }]);
+    }
+    throw error;
+  }
+}
+
+/** Runs `body`, mapping "the object does not exist" to `undefined`. */
+export async function unlessGone<T>(body: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await body();
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * Powers a VM off (when on) and destroys it; a VM that is already gone counts
+ * as deleted, and one that powered off meanwhile is simply destroyed.
+ */
+export async function destroyVm(
+  vm: VirtualMachine,
+  powerState: string | undefined,
+  signal: AbortSignal,
+): Promise<void> {
+  if (powerState !== "poweredOff") {
+    try {
+      await vm.powerOff({ signal });
+    } catch (error) {
+      if (isNotFound(error)) return;
+      if (!isVimFault(error, "InvalidPowerState") && !isVimFault(error, "InvalidState")) throw error;
+    }
+  }
+  await unlessGone(() => vm.destroy({ signal }));
+}
+
+/** Reads VMs' names and extra config in one call (for refusal messages and managed checks). */
+export async function describeVms(
+  client: VSphereClient,
+  refs: readonly MoRef[],
+): Promise<{ vm: VirtualMachine; name: string; managed: boolean; powerState: string }[]> {
+  const found = await client.properties.retrieve(refs, ["name", "config.extraConfig", "runtime.powerState"]);
+  const out: { vm: VirtualMachine; name: string; managed: boolean; powerState: string }[] = [];
+  for (const ref of refs) {
+    const c = found.get(ref.value);
+    if (!c) continue;
+    const extra = extraConfigOf(c.props["config.extraConfig"]);
+    out.push({
+      vm: new VirtualMachine(client, ref),
+      name: String(c.props.name ?? ref.value),
+      managed: isManaged(extra),
+      powerState: String(c.props["runtime.powerState"] ?? ""),
+    });
+  }
+  return out;
+}
+
+/** `name (vm-12), other (vm-13)`, at most `max` listed. */
+export function listObjects(items: readonly { name: string; id: string }[], max = 10): string {
+  const shown = items.slice(0, max).map((i) => `${i.name} (${i.id})`);
+  if (items.length > max) shown.push(`and ${items.length - max} more`);
+  return shown.join(", ");
+}
+
+/** The message of an error, for reasons and progress lines. */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Seconds with one decimal, for outputs such as `cloneSeconds`. */
+export function seconds(ms: number): number {
+  return Math.round(ms / 100) / 10;
+}
+
+/** Replaces characters a vSphere or container name may not hold with `-`. */
+export function cleanName(name: string, pattern: RegExp): string {
+  const cleaned = name.replace(pattern, "-").replace(/^[^A-Za-z0-9]+/, "");
+  return cleaned || "bonneville";
+}

@@ -1,0 +1,708 @@
+/**
+ * ContainerVM: one container, one VM, made by one InstantClone_Task from a
+ * running ParentTemplate. The clone spec carries the name, the location (with
+ * NIC backing edits to the wanted port groups) and the container spec as
+ * guestinfo option values; the guest agent starts the container. Containers
+ * are immutable: image, command, env, parent and networks replace the VM;
+ * name, labels and power state update in place.
+ */
+import { randomUUID } from "node:crypto";
+import {
+  isVimFault,
+  LookupCache,
+  MoRef,
+  objectKinds,
+  PropertyWaitTimeoutError,
+  extraConfigOf,
+  nicsOf,
+  VirtualMachine,
+  type NicInfo,
+  type VirtualMachineInfo,
+  type VSphereClient,
+} from "../vsphere";
+import {
+  cleanName,
+  deepEqual,
+  destroyVm,
+  diffInputs,
+  isManaged,
+  MANAGED_KEY,
+  messageOf,
+  PARENT_KEY,
+  previewOutputs,
+  resolveInput,
+  resolveName,
+  ROLE_KEY,
+  seconds,
+  SPEC_DIGEST_KEY,
+  URN_KEY,
+  withDefaults,
+} from "./common";
+import { BonnevilleError, ResourceInitError, ValidationError, WaitTimeoutError } from "./errors";
+import { contractKeys, contractValues, containerStatusOf, encodeJson, specDigest } from "./guest-contract";
+import { nicPlan } from "./parent-template";
+import type {
+  CheckResult,
+  OperationContext,
+  PropertyMap,
+  ReadResult,
+  ResourceSchema,
+  ResourceType,
+} from "./resource";
+import {
+  containerName,
+  envName,
+  imageReference,
+  InputChecker,
+  inventoryReference,
+  labelKey,
+} from "./validation";
+
+export const CONTAINER_VM_TOKEN = "bonneville:index:ContainerVM";
+
+const POWER_STATES = ["poweredOn", "poweredOff"] as const;
+
+export interface ContainerVMInputs {
+  readonly name: string;
+  readonly parentId: string;
+  readonly image: string;
+  readonly command?: readonly string[];
+  readonly env?: Readonly<Record<string, string>>;
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly networks?: readonly string[];
+  readonly resourcePoolId?: string;
+  readonly folderId?: string;
+  readonly powerState: "poweredOn" | "poweredOff";
+  readonly waitForIp: boolean;
+  readonly waitTimeoutSeconds: number;
+}
+
+const schema: ResourceSchema = {
+  description:
+    "A container that is its own VM: forked from a running ParentTemplate by one InstantClone_Task, sharing its parent's memory and disk copy-on-write. The container spec travels to the guest agent as `guestinfo.bonneville.*` values (docs/guest-contract.md), which are readable inside the guest and by vCenter users with read access to the VM. Image, command, env, parent and networks replace the VM; name, labels and power state update in place.",
+  inputProperties: {
+    name: {
+      type: "string",
+      description:
+        "Container (and VM) name, also the guest's hostname: letters, digits, `_`, `.`, `-`, at most 63 characters, unique in the folder. Default: the resource's name plus a random suffix. Renamed in place.",
+    },
+    parentId: {
+      type: "string",
+      description:
+        "The running ParentTemplate to fork (its `vmId`, or a VM path or ID). Changing it replaces the VM.",
+      replaceOnChanges: true,
+    },
+    image: {
+      type: "string",
+      description:
+        "Image reference the guest agent runs: `[registry/]repository[:tag][@sha256:digest]`, e.g. `nginx:1.27`. Changing it replaces the VM.",
+      replaceOnChanges: true,
+    },
+    command: {
+      type: "array",
+      description:
+        "Command and arguments, replacing the image's default command. Changing it replaces the VM.",
+      items: { type: "string", description: "One argument." },
+      replaceOnChanges: true,
+    },
+    env: {
+      type: "object",
+      description:
+        "Environment variables. Values may be secrets: they stay secret in Pulumi's state and outputs and are never logged, but the guest and vCenter readers of the VM can read them. Changing it replaces the VM.",
+      additionalProperties: { type: "string", description: "The variable's value." },
+      replaceOnChanges: true,
+    },
+    labels: {
+      type: "object",
+      description: "Labels, as Docker has them (for filtering and inventory). Updated in place.",
+      additionalProperties: { type: "string", description: "The label's value." },
+    },
+    networks: {
+      type: "array",
+      description:
+        "Port group for each of the parent's network cards, in order (IDs such as a ContainerHost's `networks.bridge`, or paths). Default: the parent's networks. Changing it replaces the VM.",
+      items: { type: "string", description: "A port group: ID or inventory path." },
+      replaceOnChanges: true,
+    },
+    resourcePoolId: {
+      type: "string",
+      description: "Resource pool of the container VM. Default: its parent's. Changing it replaces the VM.",
+      replaceOnChanges: true,
+    },
+    folderId: {
+      type: "string",
+      description: "VM folder of the container VM. Default: its parent's. Changing it replaces the VM.",
+      replaceOnChanges: true,
+    },
+    powerState: {
+      type: "string",
+      description: "`poweredOn` (default) or `poweredOff`; the VM is powered on or off in place.",
+      enum: POWER_STATES,
+      default: "poweredOn",
+    },
+    waitForIp: {
+      type: "boolean",
+      description:
+        "Wait, on create, until the guest reports an IP address and the agent reports the container running (failing with the agent's error when it could not start it). Default false: create returns as soon as the clone exists.",
+      default: false,
+    },
+    waitTimeoutSeconds: {
+      type: "integer",
+      description: "Longest wait for `waitForIp`, in seconds (1..3600). Default 300.",
+      default: 300,
+    },
+  },
+  requiredInputs: ["parentId", "image"],
+  outputProperties: {
+    vmId: { type: "string", description: "Managed object ID of the container VM (also its ID)." },
+    uuid: { type: "string", description: "The VM's BIOS UUID." },
+    hostId: { type: "string", description: "Managed object ID of the ESXi host it runs on (its parent's)." },
+    macAddresses: {
+      type: "array",
+      description: "MAC address of each network card, in device order.",
+      items: { type: "string", description: "A MAC address." },
+    },
+    portGroupIds: {
+      type: "array",
+      description: "Port group ID each network card is connected to, in device order.",
+      items: { type: "string", description: "A port group ID." },
+    },
+    ipAddress: {
+      type: "string",
+      description: "The guest's primary IP address, when VMware Tools reports one (else empty).",
+    },
+    cloneSeconds: {
+      type: "number",
+      description: "Seconds the InstantClone_Task took (0 when read back from vSphere).",
+    },
+    containerStatus: {
+      type: "string",
+      description:
+        "The container's state as the guest agent reports it: `starting` (nothing reported yet), `running`, `exited` or `error`.",
+    },
+    containerExitCode: { type: "integer", description: "The container's exit code, when it has exited." },
+    containerError: {
+      type: "string",
+      description: "What failed, when `containerStatus` is `error` (else empty).",
+    },
+  },
+};
+
+const replaceOnChanges = Object.entries(schema.inputProperties)
+  .filter(([, p]) => p.replaceOnChanges)
+  .map(([k]) => k);
+
+function check(
+  news: PropertyMap,
+  olds: PropertyMap | undefined,
+  info: { name: string; randomSeed?: Uint8Array },
+): CheckResult {
+  const inputs = withDefaults(schema, news);
+  inputs.name = resolveName(news, olds, info, {
+    replaceOnChanges,
+    maxLength: 63,
+    clean: (n) => cleanName(n, /[^A-Za-z0-9_.-]/g),
+  });
+  const c = new InputChecker(inputs);
+  c.noUnknownKeys(schema);
+  c.string("name", containerName);
+  c.required("parentId", "give the ParentTemplate to fork, e.g. parent.vmId");
+  c.string("parentId", inventoryReference);
+  c.required("image", "name the image to run, e.g. nginx:1.27");
+  c.string("image", imageReference);
+  c.stringList("command", undefined, { nonEmpty: true });
+  c.stringMap("env", envName, (v) => (v.includes("\0") ? "must not contain NUL characters" : undefined));
+  c.stringMap("labels", labelKey);
+  c.stringList("networks", inventoryReference, { nonEmpty: true, max: 10 });
+  c.string("resourcePoolId", inventoryReference);
+  c.string("folderId", inventoryReference);
+  c.oneOf("powerState", POWER_STATES);
+  c.boolean("waitForIp");
+  c.integer("waitTimeoutSeconds", 1, 3600, "seconds");
+  if (inputs.waitForIp === true && inputs.powerState === "poweredOff") {
+    c.fail("waitForIp", 'cannot be true while powerState is "poweredOff": a powered-off VM reports no IP');
+  }
+  return { inputs, failures: c.failures };
+}
+
+/** What a fork needs to know about its parent, read once per process per parent. */
+interface ParentShape {
+  readonly ref: MoRef;
+  readonly name: string;
+  readonly nics: readonly NicInfo[];
+  readonly pool: MoRef | undefined;
+  readonly folder: MoRef | undefined;
+}
+
+const parentShapes = new WeakMap<VSphereClient, LookupCache<ParentShape>>();
+
+function parentShape(client: VSphereClient, ref: MoRef): Promise<ParentShape> {
+  let cache = parentShapes.get(client);
+  if (!cache) parentShapes.set(client, (cache = new LookupCache()));
+  return cache.get(ref.value, async () => {
+    const p = await new VirtualMachine(client, ref).read([
+      "name",
+      "resourcePool",
+      "parent",
+      "config.hardware.device",
+    ]);
+    if (!p)
+      throw new ValidationError([
+        { property: "parentId", reason: `the parent VM ${ref.value} does not exist` },
+      ]);
+    return {
+      ref,
+      name: String(p.name ?? ref.value),
+      nics: nicsOf(p["config.hardware.device"]),
+      pool: p.resourcePool instanceof MoRef ? p.resourcePool : undefined,
+      folder: p.parent instanceof MoRef ? p.parent : undefined,
+    };
+  });
+}
+
+function forgetParent(client: VSphereClient): void {
+  parentShapes.get(client)?.clear();
+}
+
+/** A VM Bonneville made, found by its URN. */
+interface ManagedVm {
+  readonly ref: MoRef;
+  readonly name: string;
+  readonly digest: string;
+}
+
+const managedIndexes = new WeakMap<VSphereClient, LookupCache<Map<string, ManagedVm[]>>>();
+
+/**
+ * The Bonneville VMs in a folder by URN, read once per process: a create that
+ * an earlier, interrupted run already sent finds its VM here instead of
+ * making a second one.
+ */
+function managedVmsIn(client: VSphereClient, folder: MoRef): Promise<Map<string, ManagedVm[]>> {
+  let cache = managedIndexes.get(client);
+  if (!cache) managedIndexes.set(client, (cache = new LookupCache()));
+  return cache.get(folder.value, async () => {
+    const found = await client.properties.retrieveView({
+      container: folder,
+      types: ["VirtualMachine"],
+      recursive: false,
+      paths: ["name", "config.extraConfig"],
+    });
+    const byUrn = new Map<string, ManagedVm[]>();
+    for (const c of found.values()) {
+      const extra = extraConfigOf(c.props["config.extraConfig"]);
+      const urn = extra.get(URN_KEY);
+      if (!urn || !isManaged(extra) || extra.get(ROLE_KEY) !== "container") continue;
+      const entry = {
+        ref: c.obj,
+        name: String(c.props.name ?? ""),
+        digest: extra.get(SPEC_DIGEST_KEY) ?? "",
+      };
+      byUrn.set(urn, [...(byUrn.get(urn) ?? []), entry]);
+    }
+    return byUrn;
+  });
+}
+
+function immutableSpec(inputs: PropertyMap): Record<string, unknown> {
+  return {
+    parentId: inputs.parentId,
+    image: inputs.image,
+    command: inputs.command,
+    env: inputs.env,
+    networks: inputs.networks,
+    resourcePoolId: inputs.resourcePoolId,
+    folderId: inputs.folderId,
+  };
+}
+
+function outputsOf(inputs: PropertyMap, vm: VirtualMachineInfo, cloneSeconds: number): PropertyMap {
+  const status = containerStatusOf(vm.extraConfig);
+  const out: Record<string, unknown> = {
+    ...inputs,
+    name: vm.name,
+    powerState: vm.powerState,
+    vmId: vm.ref.value,
+    uuid: vm.uuid,
+    hostId: vm.host?.value ?? "",
+    macAddresses: vm.nics.map((n) => n.macAddress),
+    portGroupIds: vm.nics.map((n) => n.network?.value ?? ""),
+    ipAddress: vm.ipAddress ?? "",
+    cloneSeconds,
+    containerStatus: status.status,
+    containerError: status.error,
+  };
+  if (status.exitCode !== undefined) out.containerExitCode = status.exitCode;
+  return out;
+}
+
+async function create(
+  ctx: OperationContext,
+  inputs: PropertyMap,
+): Promise<{ id: string; outputs: PropertyMap }> {
+  const client = await ctx.client();
+  const { signal } = ctx;
+  const name = String(inputs.name);
+  const parentRef = await resolveInput(
+    client,
+    ctx,
+    "parentId",
+    String(inputs.parentId),
+    objectKinds.virtualMachine,
+    "vm",
+  );
+  const parent = await parentShape(client, parentRef);
+  const [nicNetworks, pool, folder] = await Promise.all([
+    nicPlan(
+      ctx,
+      client,
+      "networks",
+      (inputs.networks ?? []) as string[],
+      parent.nics,
+      `parent ${parent.name}`,
+    ),
+    inputs.resourcePoolId !== undefined
+      ? resolveInput(
+          client,
+          ctx,
+          "resourcePoolId",
+          String(inputs.resourcePoolId),
+          objectKinds.resourcePool,
+          "host",
+        )
+      : Promise.resolve(parent.pool),
+    inputs.folderId !== undefined
+      ? resolveInput(client, ctx, "folderId", String(inputs.folderId), objectKinds.folder, "vm")
+      : Promise.resolve(parent.folder),
+  ]);
+  const digest = specDigest(ctx.urn, immutableSpec(inputs));
+
+  // A VM with this URN and spec left by an interrupted create is adopted, not duplicated.
+  const adopted = folder ? await adoptable(client, folder, ctx.urn, digest) : undefined;
+  if (adopted) {
+    ctx.progress(
+      `adopting ${adopted.name} (${adopted.ref.value}), made for this resource by an earlier interrupted create`,
+    );
+    return finishCreate(ctx, new VirtualMachine(client, adopted.ref), inputs, 0);
+  }
+
+  const networks = parent.nics.map((nic, i) => ({
+    name: `nic${i}`,
+    portGroupId: nicNetworks.get(nic.key)?.target.ref.value ?? nic.network?.value ?? "",
+  }));
+  const extraConfig: Record<string, string> = {
+    ...contractValues({
+      name,
+      image: String(inputs.image),
+      ...(inputs.command ? { command: inputs.command as string[] } : {}),
+      ...(inputs.env ? { env: inputs.env as Record<string, string> } : {}),
+      ...(inputs.labels ? { labels: inputs.labels as Record<string, string> } : {}),
+      networks,
+      generation: randomUUID(),
+    }),
+    [MANAGED_KEY]: "true",
+    [URN_KEY]: ctx.urn,
+    [ROLE_KEY]: "container",
+    [PARENT_KEY]: parent.ref.value,
+    [SPEC_DIGEST_KEY]: digest,
+  };
+  const started = Date.now();
+  let vm: VirtualMachine;
+  try {
+    vm = await new VirtualMachine(client, parent.ref).instantClone(
+      name,
+      { ...(folder ? { folder } : {}), ...(pool ? { pool } : {}), nicNetworks },
+      extraConfig,
+      { signal },
+    );
+  } catch (error) {
+    const explained = await explainCloneFailure(client, error, parent, name, folder, ctx.urn, digest);
+    if (explained instanceof MoRef) {
+      ctx.progress(
+        `adopting ${name} (${explained.value}), made for this resource by an earlier interrupted create`,
+      );
+      return finishCreate(ctx, new VirtualMachine(client, explained), inputs, 0);
+    }
+    throw explained;
+  }
+  return finishCreate(ctx, vm, inputs, seconds(Date.now() - started));
+}
+
+async function adoptable(
+  client: VSphereClient,
+  folder: MoRef,
+  urn: string,
+  digest: string,
+): Promise<ManagedVm | undefined> {
+  const index = await managedVmsIn(client, folder);
+  const candidates = index.get(urn) ?? [];
+  const match = candidates.find((c) => c.digest === digest);
+  if (!match) return undefined;
+  // Adopt once: a later create of the same URN (a replacement) must not take it again.
+  index.set(
+    urn,
+    candidates.filter((c) => c !== match),
+  );
+  const still = await new VirtualMachine(client, match.ref).read(["name"]);
+  return still ? match : undefined;
+}
+
+/** Turns the faults users meet when forking into messages that say what to do. */
+async function explainCloneFailure(
+  client: VSphereClient,
+  error: unknown,
+  parent: ParentShape,
+  name: string,
+  folder: MoRef | undefined,
+  urn: string,
+  digest: string,
+): Promise<unknown> {
+  // Returns the error to throw, or the VM to adopt (a same-named VM this resource made earlier).
+  if (isVimFault(error, "InvalidState") || isVimFault(error, "InvalidPowerState")) {
+    return new BonnevilleError(
+      `cannot fork parent ${parent.name} (${parent.ref.value}): it is not powered on; instant clone needs a running parent (check the ParentTemplate, then run up again)`,
+      { cause: error },
+    );
+  }
+  if (isVimFault(error, "ManagedObjectNotFound")) {
+    forgetParent(client);
+    return new ValidationError([
+      { property: "parentId", reason: `the parent VM ${parent.ref.value} no longer exists` },
+    ]);
+  }
+  if (isVimFault(error, "DuplicateName")) {
+    const holder = folder
+      ? (await client.find.children(folder, "VirtualMachine")).find((c) => c.name === name)
+      : undefined;
+    if (holder) {
+      const extra = extraConfigOf(
+        (await new VirtualMachine(client, holder.ref).read(["config.extraConfig"]))?.["config.extraConfig"],
+      );
+      if (extra.get(URN_KEY) === urn && extra.get(SPEC_DIGEST_KEY) === digest) return holder.ref;
+    }
+    return new ValidationError([
+      {
+        property: "name",
+        reason: `a VM named "${name}" already exists in folder ${folder?.value ?? "(the parent's)"}${holder ? ` (${holder.ref.value})` : ""}: choose another name`,
+      },
+    ]);
+  }
+  return error;
+}
+
+/** After the fork: the power state wanted, the optional IP wait, then the outputs. */
+async function finishCreate(
+  ctx: OperationContext,
+  vm: VirtualMachine,
+  inputs: PropertyMap,
+  cloneSeconds: number,
+): Promise<{ id: string; outputs: PropertyMap }> {
+  try {
+    if (inputs.powerState === "poweredOff") await vm.powerOff({ signal: ctx.signal });
+    if (inputs.waitForIp === true)
+      await waitForGuest(ctx, vm, String(inputs.name), Number(inputs.waitTimeoutSeconds ?? 300));
+    const info = await vm.info();
+    if (!info) throw new BonnevilleError(`${vm.id} vanished right after it was created`);
+    return { id: vm.id, outputs: outputsOf(inputs, info, cloneSeconds) };
+  } catch (error) {
+    const info = await vm.info().catch(() => undefined);
+    const partial = info ? outputsOf(inputs, info, cloneSeconds) : { ...inputs, vmId: vm.id };
+    throw new ResourceInitError(vm.id, partial, [messageOf(error)], { cause: error });
+  }
+}
+
+/** Waits for an IP and for the agent to report the container running (or failing). */
+async function waitForGuest(
+  ctx: OperationContext,
+  vm: VirtualMachine,
+  name: string,
+  timeoutSeconds: number,
+): Promise<void> {
+  const client = await ctx.client();
+  let props: Record<string, unknown>;
+  try {
+    props = await client.waits.waitFor(
+      vm.ref,
+      ["guest.ipAddress", "config.extraConfig"],
+      (p) => {
+        const status = containerStatusOf(extraConfigOf(p["config.extraConfig"])).status;
+        return (
+          status === "error" || status === "exited" || (status === "running" && Boolean(p["guest.ipAddress"]))
+        );
+      },
+      {
+        signal: ctx.signal,
+        timeoutMs: timeoutSeconds * 1000,
+        progressEveryMs: 10_000,
+        onProgress: (ms, p) =>
+          ctx.progress(
+            `waiting for ${name} (${vm.id}) to report an IP and a running container: ${Math.round(ms / 1000)} s of ${timeoutSeconds} s (container: ${containerStatusOf(extraConfigOf(p["config.extraConfig"])).status})`,
+          ),
+      },
+    );
+  } catch (error) {
+    if (error instanceof PropertyWaitTimeoutError) {
+      throw new WaitTimeoutError(
+        `${name} (${vm.id}) reported no IP address and running container within waitTimeoutSeconds (${timeoutSeconds} s)`,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+  const status = containerStatusOf(extraConfigOf(props["config.extraConfig"]));
+  if (status.status === "error") {
+    throw new BonnevilleError(
+      `the container in ${name} (${vm.id}) failed to start: ${status.error || "the agent gave no reason"}`,
+    );
+  }
+  if (status.status === "exited") {
+    throw new BonnevilleError(
+      `the container in ${name} (${vm.id}) exited with code ${status.exitCode ?? "unknown"} right after it started`,
+    );
+  }
+}
+
+async function read(
+  ctx: OperationContext,
+  id: string,
+  state: PropertyMap | undefined,
+): Promise<ReadResult | undefined> {
+  const client = await ctx.client();
+  const vm = await new VirtualMachine(client, new MoRef("VirtualMachine", id)).info();
+  if (!vm) return undefined;
+  if (!isManaged(vm.extraConfig)) {
+    throw new BonnevilleError(
+      `${id} (${vm.name}) was not created by Bonneville (no ${MANAGED_KEY}=true in its extra config): it cannot be managed as a ContainerVM`,
+    );
+  }
+  const spec = { ...contractOf(vm.extraConfig), parentId: vm.extraConfig.get(PARENT_KEY) };
+  const actualNetworks = vm.nics.map((n) => n.network?.value ?? "");
+  let networks: unknown = state ? state.networks : actualNetworks;
+  if (state) {
+    if (Array.isArray(state.networks)) {
+      const wanted = await Promise.all(
+        (state.networks as string[]).map((n) =>
+          client.find.resolve(n, objectKinds.portGroup, "network", ctx.config.datacenter).then(
+            (r) => r.value,
+            () => n,
+          ),
+        ),
+      );
+      if (!deepEqual(wanted, actualNetworks.slice(0, wanted.length))) networks = actualNetworks;
+    } else if (Array.isArray(state.portGroupIds) && !deepEqual(state.portGroupIds, actualNetworks)) {
+      // Default networks moved out of band: show the drift so the next up replaces the VM.
+      networks = actualNetworks;
+    }
+  }
+  const inputs: Record<string, unknown> = {
+    name: vm.name,
+    parentId: state?.parentId ?? spec.parentId ?? "",
+    image: state?.image ?? spec.image,
+    ...(state ? pick(state, ["command", "env", "resourcePoolId", "folderId"]) : spec.rest),
+    ...(spec.labels || state?.labels !== undefined ? { labels: spec.labels ?? {} } : {}),
+    ...(networks !== undefined ? { networks } : {}),
+    powerState: vm.powerState === "poweredOn" ? "poweredOn" : "poweredOff",
+    waitForIp: state?.waitForIp ?? false,
+    waitTimeoutSeconds: state?.waitTimeoutSeconds ?? 300,
+  };
+  const cloneSeconds = typeof state?.cloneSeconds === "number" ? state.cloneSeconds : 0;
+  return { id, inputs, outputs: outputsOf(inputs, vm, cloneSeconds) };
+}
+
+function pick(from: PropertyMap, keys: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of keys) if (from[k] !== undefined) out[k] = from[k];
+  return out;
+}
+
+/** The container spec as written into the VM (for import and drift of labels). */
+function contractOf(extra: ReadonlyMap<string, string>): {
+  image: string;
+  labels?: Record<string, string>;
+  rest: Record<string, unknown>;
+} {
+  const decode = (key: string) => {
+    const raw = extra.get(key);
+    if (!raw) return undefined;
+    try {
+      return JSON.parse(Buffer.from(raw, "base64").toString("utf8")) as unknown;
+    } catch {
+      return undefined;
+    }
+  };
+  const rest: Record<string, unknown> = {};
+  const command = decode(contractKeys.command);
+  if (Array.isArray(command)) rest.command = command;
+  const env = decode(contractKeys.env);
+  if (env && typeof env === "object") rest.env = env;
+  const labels = decode(contractKeys.labels) as Record<string, string> | undefined;
+  return { image: extra.get(contractKeys.image) ?? "", ...(labels ? { labels } : {}), rest };
+}
+
+async function update(
+  ctx: OperationContext,
+  id: string,
+  olds: PropertyMap,
+  news: PropertyMap,
+): Promise<PropertyMap> {
+  const client = await ctx.client();
+  const { signal } = ctx;
+  const vm = new VirtualMachine(client, new MoRef("VirtualMachine", id));
+  const before = await vm.info();
+  if (!before) throw new BonnevilleError(`${id} no longer exists: run refresh, then up to create it again`);
+  const name = String(news.name);
+  if (before.name !== name) {
+    ctx.progress(`renaming ${before.name} to ${name}`);
+    await vm.rename(name, { signal });
+  }
+  const extra: Record<string, string> = {};
+  if (!deepEqual(olds.labels, news.labels)) {
+    const labels = (news.labels ?? {}) as Record<string, string>;
+    extra[contractKeys.labels] = Object.keys(labels).length ? encodeJson(labels) : "";
+  }
+  if (before.extraConfig.get(contractKeys.name) !== name) extra[contractKeys.name] = name;
+  if (Object.keys(extra).length > 0) await vm.setExtraConfig(extra, { signal });
+  const wanted = news.powerState ?? "poweredOn";
+  if (wanted === "poweredOn" && before.powerState !== "poweredOn") {
+    ctx.progress(`powering on ${name} (${id})`);
+    await vm.powerOn(undefined, { signal });
+  } else if (wanted === "poweredOff" && before.powerState === "poweredOn") {
+    ctx.progress(`powering off ${name} (${id})`);
+    await vm.powerOff({ signal });
+  }
+  const after = await vm.info();
+  if (!after) throw new BonnevilleError(`${id} vanished during the update`);
+  const cloneSeconds = typeof olds.cloneSeconds === "number" ? olds.cloneSeconds : 0;
+  return outputsOf(withDefaults(schema, news), after, cloneSeconds);
+}
+
+async function deleteVm(ctx: OperationContext, id: string): Promise<void> {
+  const client = await ctx.client();
+  const vm = new VirtualMachine(client, new MoRef("VirtualMachine", id));
+  const p = await vm.read(["name", "config.extraConfig", "runtime.powerState"]);
+  if (!p) return;
+  if (!isManaged(extraConfigOf(p["config.extraConfig"]))) {
+    throw new BonnevilleError(
+      `refusing to delete ${id} (${String(p.name)}): it lacks ${MANAGED_KEY}=true, so Bonneville did not create it`,
+    );
+  }
+  await destroyVm(vm, String(p["runtime.powerState"] ?? ""), ctx.signal);
+}
+
+export const containerVm: ResourceType = {
+  token: CONTAINER_VM_TOKEN,
+  schema,
+  check,
+  diff: (_id, olds, news) => diffInputs(schema, olds, news),
+  preview: (news, olds) =>
+    previewOutputs(
+      schema,
+      news,
+      olds,
+      olds ? ["vmId", "uuid", "hostId", "macAddresses", "portGroupIds", "cloneSeconds"] : [],
+    ),
+  create,
+  read,
+  update,
+  delete: deleteVm,
+};

@@ -1,0 +1,419 @@
+/**
+ * ParentTemplate: a running VM that container VMs are forked from. Created by
+ * a full clone of a template (or VM) into the host's pool and folder, powered
+ * on, then held until its guest agent signals `guestinfo.bonneville.ready=true`:
+ * the moment it is safe to fork. Its ID is the VM's.
+ */
+import {
+  MoRef,
+  networkTarget,
+  objectKinds,
+  PropertyWaitTimeoutError,
+  extraConfigOf,
+  VirtualMachine,
+  type NicInfo,
+  type NetworkTarget,
+  type VirtualMachineInfo,
+} from "../vsphere";
+import {
+  cleanName,
+  deepEqual,
+  destroyVm,
+  diffInputs,
+  MANAGED_KEY,
+  messageOf,
+  previewOutputs,
+  resolveInput,
+  resolveName,
+  ROLE_KEY,
+  seconds,
+  SOURCE_KEY,
+  URN_KEY,
+  withDefaults,
+} from "./common";
+import { ResourceInitError, ValidationError, WaitTimeoutError } from "./errors";
+import type {
+  CheckResult,
+  OperationContext,
+  PropertyMap,
+  ReadResult,
+  ResourceSchema,
+  ResourceType,
+} from "./resource";
+import { extraConfigKey, InputChecker, inventoryReference, vsphereName } from "./validation";
+
+export const PARENT_TEMPLATE_TOKEN = "bonneville:index:ParentTemplate";
+
+/** The key the parent's guest agent sets to `true` once it is safe to fork. */
+export const READY_KEY = "guestinfo.bonneville.ready";
+
+export interface ParentTemplateInputs {
+  readonly name: string;
+  readonly source: string;
+  readonly resourcePoolId: string;
+  readonly folderId?: string;
+  readonly datastore?: string;
+  readonly host?: string;
+  readonly networks?: readonly string[];
+  readonly numCpus?: number;
+  readonly memoryMb?: number;
+  readonly extraConfig?: Readonly<Record<string, string>>;
+  readonly readyTimeoutSeconds: number;
+}
+
+const schema: ResourceSchema = {
+  description:
+    "A running parent VM that container VMs are instant-cloned from. Bonneville clones `source` into the given pool and folder, powers the clone on and waits until its guest agent reports that it is safe to fork (`guestinfo.bonneville.ready=true`). Instant clones land on their parent's ESXi host, so run one parent per host to spread containers. Any change to the VM replaces it (children already forked keep running).",
+  inputProperties: {
+    name: {
+      type: "string",
+      description:
+        "VM name, unique in its folder; at most 80 characters, without `/`, `\\` or `%`. Default: the resource's name plus a random suffix.",
+      replaceOnChanges: true,
+    },
+    source: {
+      type: "string",
+      description:
+        "The template or VM to clone (path such as `templates/photon-bonneville` or an ID such as `vm-47`). Its guest must run the Bonneville agent (see guest/README.md).",
+      replaceOnChanges: true,
+    },
+    resourcePoolId: {
+      type: "string",
+      description: "Resource pool for the parent, usually a ContainerHost's `resourcePoolId` (ID or path).",
+      replaceOnChanges: true,
+    },
+    folderId: {
+      type: "string",
+      description:
+        "VM folder for the parent, usually a ContainerHost's `folderId` (ID or path). Default: the datacenter's VM folder.",
+      replaceOnChanges: true,
+    },
+    datastore: {
+      type: "string",
+      description: "Datastore for the parent's disks (name, path or ID). Default: the source's.",
+      replaceOnChanges: true,
+    },
+    host: {
+      type: "string",
+      description:
+        "ESXi host to run the parent on (name, path such as `DC0_C0/DC0_C0_H0`, or an ID such as `host-25`). Its container VMs run there too. Default: chosen by vSphere.",
+      replaceOnChanges: true,
+    },
+    networks: {
+      type: "array",
+      description:
+        "Port group for each of the source's network cards, in device order (IDs such as a ContainerHost's `networks.bridge`, or paths). Fewer entries than cards leave the rest as they are. Default: the source's networks.",
+      items: { type: "string", description: "A port group: ID or inventory path." },
+      replaceOnChanges: true,
+    },
+    numCpus: {
+      type: "integer",
+      description: "Virtual CPUs of the parent (and so of its container VMs), 1..128. Default: the source's.",
+      replaceOnChanges: true,
+    },
+    memoryMb: {
+      type: "integer",
+      description: "Memory of the parent (and its container VMs) in MB, 4..6291456. Default: the source's.",
+      replaceOnChanges: true,
+    },
+    extraConfig: {
+      type: "object",
+      description:
+        "Extra configuration (VMX options such as `guestinfo.dns`) for the parent; children inherit it. Keys under `bonneville.` and `guestinfo.bonneville.` are reserved.",
+      additionalProperties: { type: "string", description: "The option's value." },
+      replaceOnChanges: true,
+    },
+    readyTimeoutSeconds: {
+      type: "integer",
+      description:
+        "How long to wait for the parent's guest to signal it is ready to fork, in seconds (1..3600). Default 300. The operation's own timeout, when shorter, wins.",
+      default: 300,
+    },
+  },
+  requiredInputs: ["source", "resourcePoolId"],
+  outputProperties: {
+    vmId: { type: "string", description: "Managed object ID of the parent VM (also its ID)." },
+    uuid: { type: "string", description: "The VM's BIOS UUID." },
+    hostId: { type: "string", description: "Managed object ID of the ESXi host the parent runs on." },
+    powerState: {
+      type: "string",
+      description: "The VM's power state: `poweredOn`, `poweredOff` or `suspended`.",
+    },
+    readySeconds: {
+      type: "number",
+      description:
+        "Seconds from power-on until the guest signalled it was ready to fork (0 when read back from vSphere).",
+    },
+  },
+};
+
+const replaceOnChanges = Object.entries(schema.inputProperties)
+  .filter(([, p]) => p.replaceOnChanges)
+  .map(([k]) => k);
+
+function check(
+  news: PropertyMap,
+  olds: PropertyMap | undefined,
+  info: { name: string; randomSeed?: Uint8Array },
+): CheckResult {
+  const inputs = withDefaults(schema, news);
+  inputs.name = resolveName(news, olds, info, {
+    replaceOnChanges,
+    maxLength: 80,
+    clean: (n) => cleanName(n, /[^A-Za-z0-9_.-]/g),
+  });
+  const c = new InputChecker(inputs);
+  c.noUnknownKeys(schema);
+  c.string("name", vsphereName);
+  c.required("source", "name the template or VM to clone the parent from");
+  c.string("source", inventoryReference);
+  c.required(
+    "resourcePoolId",
+    "give the resource pool for the parent, e.g. a ContainerHost's resourcePoolId",
+  );
+  c.string("resourcePoolId", inventoryReference);
+  c.string("folderId", inventoryReference);
+  c.string("datastore", inventoryReference);
+  c.string("host", inventoryReference);
+  c.stringList("networks", inventoryReference, { max: 10 });
+  c.integer("numCpus", 1, 128);
+  c.integer("memoryMb", 4, 6_291_456, "MB");
+  c.stringMap("extraConfig", extraConfigKey);
+  c.integer("readyTimeoutSeconds", 1, 3600, "seconds");
+  return { inputs, failures: c.failures };
+}
+
+/** Maps the wanted networks onto the source's cards, in order. */
+export async function nicPlan(
+  ctx: OperationContext,
+  client: Awaited<ReturnType<OperationContext["client"]>>,
+  property: string,
+  wanted: readonly string[],
+  nics: readonly NicInfo[],
+  owner: string,
+): Promise<Map<number, { nic: NicInfo; target: NetworkTarget }>> {
+  if (wanted.length > nics.length) {
+    throw new ValidationError([
+      {
+        property,
+        reason: `has ${wanted.length} entries but ${owner} has ${nics.length} network card(s): give at most ${nics.length}`,
+      },
+    ]);
+  }
+  const refs = await Promise.all(
+    wanted.map((w, i) => resolveInput(client, ctx, `${property}[${i}]`, w, objectKinds.portGroup, "network")),
+  );
+  const targets = await Promise.all(refs.map((ref) => networkTarget(client, ref)));
+  const plan = new Map<number, { nic: NicInfo; target: NetworkTarget }>();
+  targets.forEach((target, i) => {
+    const nic = nics[i]!;
+    if (nic.network?.value !== target.ref.value) plan.set(nic.key, { nic, target });
+  });
+  return plan;
+}
+
+function outputsOf(inputs: PropertyMap, vm: VirtualMachineInfo, readySeconds: number): PropertyMap {
+  return {
+    ...inputs,
+    vmId: vm.ref.value,
+    uuid: vm.uuid,
+    hostId: vm.host?.value ?? "",
+    powerState: vm.powerState,
+    readySeconds,
+  };
+}
+
+async function create(
+  ctx: OperationContext,
+  inputs: PropertyMap,
+): Promise<{ id: string; outputs: PropertyMap }> {
+  const client = await ctx.client();
+  const { signal } = ctx;
+  const name = String(inputs.name);
+  const dc = await client.find.datacenter(ctx.config.datacenter);
+  const [sourceRef, pool, folder, datastore, host] = await Promise.all([
+    resolveInput(client, ctx, "source", String(inputs.source), objectKinds.virtualMachine, "vm"),
+    resolveInput(
+      client,
+      ctx,
+      "resourcePoolId",
+      String(inputs.resourcePoolId),
+      objectKinds.resourcePool,
+      "host",
+    ),
+    inputs.folderId !== undefined
+      ? resolveInput(client, ctx, "folderId", String(inputs.folderId), objectKinds.folder, "vm")
+      : Promise.resolve(dc.vmFolder),
+    inputs.datastore !== undefined
+      ? resolveInput(client, ctx, "datastore", String(inputs.datastore), objectKinds.datastore, "datastore")
+      : Promise.resolve(undefined),
+    inputs.host !== undefined
+      ? resolveInput(client, ctx, "host", String(inputs.host), objectKinds.host, "host")
+      : Promise.resolve(undefined),
+  ]);
+  const source = new VirtualMachine(client, sourceRef);
+  const sourceInfo = await source.info();
+  if (!sourceInfo)
+    throw new ValidationError([
+      { property: "source", reason: `${sourceRef.value} vanished while being read` },
+    ]);
+  const nicNetworks = await nicPlan(
+    ctx,
+    client,
+    "networks",
+    (inputs.networks ?? []) as string[],
+    sourceInfo.nics,
+    `source ${sourceInfo.name}`,
+  );
+  const extraConfig: Record<string, string> = {
+    ...((inputs.extraConfig ?? {}) as Record<string, string>),
+    [MANAGED_KEY]: "true",
+    [URN_KEY]: ctx.urn,
+    [ROLE_KEY]: "parent",
+    [SOURCE_KEY]: sourceRef.value,
+    // A source that was itself a ready parent must not make the wait end at once.
+    [READY_KEY]: "",
+  };
+  ctx.progress(`cloning ${sourceInfo.name} (${sourceRef.value}) to parent ${name}`);
+  const vm = await source.clone(
+    folder,
+    name,
+    {
+      location: {
+        pool,
+        ...(datastore ? { datastore } : {}),
+        ...(host ? { host } : {}),
+        nicNetworks,
+      },
+      ...(typeof inputs.numCpus === "number" ? { numCpus: inputs.numCpus } : {}),
+      ...(typeof inputs.memoryMb === "number" ? { memoryMb: inputs.memoryMb } : {}),
+      extraConfig,
+      powerOn: false,
+    },
+    { signal },
+  );
+  // From here the VM exists: any failure is an initialisation failure carrying its ID.
+  let readySeconds: number;
+  try {
+    ctx.progress(`powering on parent ${name} (${vm.id})`);
+    await vm.powerOn(host, { signal });
+    const started = Date.now();
+    await waitUntilReady(ctx, vm, name, Number(inputs.readyTimeoutSeconds ?? 300));
+    readySeconds = seconds(Date.now() - started);
+  } catch (error) {
+    const info = await vm.info().catch(() => undefined);
+    const partial = info
+      ? outputsOf(inputs, info, 0)
+      : { ...inputs, vmId: vm.id, uuid: "", hostId: "", powerState: "", readySeconds: 0 };
+    throw new ResourceInitError(vm.id, partial, [messageOf(error)], { cause: error });
+  }
+  const info = await vm.info();
+  if (!info)
+    throw new ResourceInitError(vm.id, { ...inputs, vmId: vm.id }, [
+      `parent ${vm.id} vanished right after it became ready`,
+    ]);
+  ctx.progress(`parent ${name} (${vm.id}) is ready to fork after ${readySeconds} s`);
+  return { id: vm.id, outputs: outputsOf(inputs, info, readySeconds) };
+}
+
+/** Waits for `guestinfo.bonneville.ready=true` with the property collector, reporting progress. */
+async function waitUntilReady(
+  ctx: OperationContext,
+  vm: VirtualMachine,
+  name: string,
+  timeoutSeconds: number,
+): Promise<void> {
+  const client = await ctx.client();
+  try {
+    await client.waits.waitFor(
+      vm.ref,
+      ["config.extraConfig", "runtime.powerState"],
+      (props) => extraConfigOf(props["config.extraConfig"]).get(READY_KEY) === "true",
+      {
+        signal: ctx.signal,
+        timeoutMs: timeoutSeconds * 1000,
+        progressEveryMs: 10_000,
+        onProgress: (ms, props) =>
+          ctx.progress(
+            `waiting for parent ${name} (${vm.id}) to signal it is ready to fork: ${Math.round(ms / 1000)} s of ${timeoutSeconds} s (power: ${String(props["runtime.powerState"] ?? "unknown")})`,
+          ),
+      },
+    );
+  } catch (error) {
+    if (error instanceof PropertyWaitTimeoutError) {
+      throw new WaitTimeoutError(
+        `parent ${name} (${vm.id}) did not signal ${READY_KEY}=true within readyTimeoutSeconds (${timeoutSeconds} s): check that its guest runs the Bonneville agent and VMware Tools (guest/README.md)`,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+}
+
+async function read(
+  ctx: OperationContext,
+  id: string,
+  state: PropertyMap | undefined,
+): Promise<ReadResult | undefined> {
+  const client = await ctx.client();
+  const vm = await new VirtualMachine(client, new MoRef("VirtualMachine", id)).info();
+  if (!vm) return undefined;
+  const networks = vm.nics.map((n) => n.network?.value ?? "");
+  const inputs: Record<string, unknown> = {
+    name: vm.name,
+    source: state?.source ?? vm.extraConfig.get(SOURCE_KEY) ?? "",
+    resourcePoolId: state?.resourcePoolId ?? vm.resourcePool?.value ?? "",
+    ...(state?.folderId !== undefined || !state ? { folderId: state?.folderId ?? vm.folder?.value } : {}),
+    ...(state?.datastore !== undefined ? { datastore: state.datastore } : {}),
+    ...(state?.host !== undefined ? { host: state.host } : {}),
+    ...(state?.networks !== undefined || !state
+      ? { networks: sameNetworks(state?.networks, networks) ? state?.networks : networks }
+      : {}),
+    ...(state?.numCpus !== undefined || !state ? { numCpus: vm.numCpus } : {}),
+    ...(state?.memoryMb !== undefined || !state ? { memoryMb: vm.memoryMb } : {}),
+    ...(state?.extraConfig !== undefined ? { extraConfig: state.extraConfig } : {}),
+    readyTimeoutSeconds: state?.readyTimeoutSeconds ?? 300,
+  };
+  const readySeconds = typeof state?.readySeconds === "number" ? state.readySeconds : 0;
+  return { id, inputs, outputs: outputsOf(inputs, vm, readySeconds) };
+}
+
+/** True when the state's network inputs (paths or IDs) still describe the VM's cards (by ID, when IDs were given). */
+function sameNetworks(given: unknown, actual: readonly string[]): boolean {
+  if (!Array.isArray(given)) return false;
+  return given.every(
+    (g, i) => typeof g !== "string" || !/^(dvportgroup|network)-/.test(g) || deepEqual(g, actual[i]),
+  );
+}
+
+async function update(
+  _ctx: OperationContext,
+  _id: string,
+  olds: PropertyMap,
+  news: PropertyMap,
+): Promise<PropertyMap> {
+  // Only readyTimeoutSeconds updates in place, and it matters at create only.
+  return { ...olds, readyTimeoutSeconds: news.readyTimeoutSeconds ?? 300 };
+}
+
+async function deleteParent(ctx: OperationContext, id: string): Promise<void> {
+  const client = await ctx.client();
+  const vm = new VirtualMachine(client, new MoRef("VirtualMachine", id));
+  const info = await vm.info();
+  if (!info) return;
+  ctx.progress(`deleting parent ${info.name} (${id})`);
+  await destroyVm(vm, info.powerState, ctx.signal);
+}
+
+export const parentTemplate: ResourceType = {
+  token: PARENT_TEMPLATE_TOKEN,
+  schema,
+  check,
+  diff: (_id, olds, news) => diffInputs(schema, olds, news),
+  preview: (news, olds) =>
+    previewOutputs(schema, news, olds, olds ? ["vmId", "uuid", "hostId", "powerState", "readySeconds"] : []),
+  create,
+  read,
+  update,
+  delete: deleteParent,
+};

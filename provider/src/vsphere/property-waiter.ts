@@ -1,0 +1,135 @@
+/**
+ * Waits until an object's properties satisfy a condition (a guest signalling
+ * readiness, an IP address appearing) with the property collector's long poll:
+ * one private collector and filter per wait, WaitForUpdatesEx until the
+ * condition holds, no sleeps. Used for the few long waits (parents, `waitForIp`);
+ * task completion has its own shared waiter.
+ */
+import { AbortedError, VSphereError } from "./faults";
+import type { Session } from "./session";
+import { list, type DataObject } from "./soap/xml";
+import type { MoRef } from "./types";
+
+/** How a property wait ends early. */
+export interface PropertyWaitOptions {
+  readonly signal?: AbortSignal;
+  /** Give up after this long (milliseconds); rejects with {@link PropertyWaitTimeoutError}. */
+  readonly timeoutMs?: number;
+  /** Called about every `progressEveryMs` while waiting, with the milliseconds waited so far. */
+  readonly onProgress?: (waitedMs: number, props: Readonly<Record<string, unknown>>) => void;
+  readonly progressEveryMs?: number;
+}
+
+/** The condition did not hold before the wait's timeout. */
+export class PropertyWaitTimeoutError extends VSphereError {
+  constructor(
+    message: string,
+    /** The last values seen, for the caller's message. */
+    readonly last: Readonly<Record<string, unknown>>,
+  ) {
+    super(message);
+  }
+}
+
+/** The object was deleted while being waited on. */
+export class WaitedObjectGoneError extends VSphereError {}
+
+export class PropertyWaiter {
+  constructor(private readonly session: Session) {}
+
+  /**
+   * Resolves with the properties once `done(props)` is true (checked on the
+   * first full read and after every change). `obj` vanishing rejects with
+   * {@link WaitedObjectGoneError}.
+   */
+  async waitFor(
+    obj: MoRef,
+    paths: readonly string[],
+    done: (props: Readonly<Record<string, unknown>>) => boolean,
+    options: PropertyWaitOptions = {},
+  ): Promise<Record<string, unknown>> {
+    const started = Date.now();
+    const deadline = options.timeoutMs !== undefined ? started + options.timeoutMs : Infinity;
+    const progressEvery = options.progressEveryMs ?? 10_000;
+    let nextProgress = started + progressEvery;
+    const content = await this.session.serviceContent();
+    const pc = (await this.session.invoke(
+      "CreatePropertyCollector",
+      content.propertyCollector,
+      {},
+      optionsOf(options.signal),
+    )) as MoRef;
+    const props: Record<string, unknown> = {};
+    try {
+      const spec: DataObject = {
+        $type: "PropertyFilterSpec",
+        propSet: [{ $type: "PropertySpec", type: obj.type, all: false, pathSet: [...paths] }],
+        objectSet: [{ $type: "ObjectSpec", obj, skip: false }],
+      };
+      await this.session.invoke(
+        "CreateFilter",
+        pc,
+        { spec, partialUpdates: false },
+        optionsOf(options.signal),
+      );
+      let version = "";
+      for (;;) {
+        if (options.signal?.aborted) throw abortError(options.signal, obj);
+        const now = Date.now();
+        if (now >= deadline) {
+          throw new PropertyWaitTimeoutError(
+            `${obj.value}: the condition was not met within ${Math.round((options.timeoutMs ?? 0) / 1000)} s`,
+            props,
+          );
+        }
+        const untilProgress = options.onProgress ? nextProgress - now : Infinity;
+        const waitMs = Math.max(1000, Math.min(deadline - now, untilProgress, 20_000));
+        const updates = (await this.session.invoke(
+          "WaitForUpdatesEx",
+          pc,
+          { version, options: { $type: "WaitOptions", maxWaitSeconds: Math.ceil(waitMs / 1000) } },
+          optionsOf(options.signal),
+        )) as Record<string, unknown> | undefined;
+        if (updates) {
+          version = String(updates.version ?? version);
+          if (applyUpdates(updates, props)) throw new WaitedObjectGoneError(`${obj.value} was deleted`);
+          if (done(props)) return { ...props };
+        }
+        if (options.onProgress && Date.now() >= nextProgress) {
+          options.onProgress(Date.now() - started, props);
+          nextProgress = Date.now() + progressEvery;
+        }
+      }
+    } catch (error) {
+      if (options.signal?.aborted) throw abortError(options.signal, obj);
+      throw error;
+    } finally {
+      await this.session.invoke("DestroyPropertyCollector", pc, {}).catch(() => undefined);
+    }
+  }
+}
+
+function optionsOf(signal: AbortSignal | undefined): { signal?: AbortSignal } {
+  return signal ? { signal } : {};
+}
+
+function abortError(signal: AbortSignal, obj: MoRef): Error {
+  const reason: unknown = signal.reason;
+  if (reason instanceof Error) return reason;
+  return new AbortedError(`waiting on ${obj.value} was cancelled`);
+}
+
+/** Applies one WaitForUpdatesEx answer to `props`; true when the object left (was deleted). */
+function applyUpdates(updates: Record<string, unknown>, props: Record<string, unknown>): boolean {
+  let gone = false;
+  for (const fs of list(updates.filterSet as Record<string, unknown>[] | Record<string, unknown>)) {
+    for (const os of list(fs.objectSet as Record<string, unknown>[] | Record<string, unknown>)) {
+      if (os.kind === "leave") gone = true;
+      for (const c of list(os.changeSet as Record<string, unknown>[] | Record<string, unknown>)) {
+        if (c.op === "remove") delete props[String(c.name)];
+        else props[String(c.name)] = c.val;
+      }
+    }
+  }
+  return gone;
+}
