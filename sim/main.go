@@ -187,7 +187,7 @@ func configFromEnv() config {
 		Host:       env("BONNEVILLE_SIM_HOST", "127.0.0.1"),
 		Port:       env("BONNEVILLE_SIM_PORT", "8989"),
 		User:       env("BONNEVILLE_SIM_USER", "administrator@vsphere.local"),
-		Password:   env("BONNEVILLE_SIM_PASSWORD", "bonneville"),
+		Password:   env("BONNEVILLE_SIM_PASSWORD", "sim-Pa55-7f3a"),
 		ReadyDelay: envMillis("BONNEVILLE_SIM_READY_MS", 300),
 		CloneBoot:  envMillis("BONNEVILLE_SIM_CLONE_BOOT_MS", 50),
 	}

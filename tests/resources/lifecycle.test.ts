@@ -16,6 +16,7 @@ import {
   startPlugin,
   isUnknown,
   type InputValue,
+  type ResolveContext,
   type ResourceDeclaration,
 } from "../harness";
 
@@ -87,7 +88,7 @@ function program(options: {
 
 /** The port group ID of one of the host's networks (unknown in a preview before the host exists). */
 function networkOf(host: ResourceDeclaration, network: string): InputValue {
-  return ({ output: out }) => {
+  return ({ output: out }: ResolveContext) => {
     const networks = out(host, "networks");
     return isUnknown(networks) ? networks : (networks as Record<string, string>)[network]!;
   };

@@ -169,7 +169,7 @@ function check(
     clean: (n) => cleanName(n, /[^A-Za-z0-9_.-]/g),
   });
   const c = new InputChecker(inputs);
-  c.noUnknownKeys(schema);
+  c.noUnknownKeys(schema, news);
   c.string(
     "name",
     (v) =>
@@ -346,6 +346,9 @@ async function read(
   const networks: Record<string, string> = {};
   if (pg) networks[BRIDGE_NETWORK] = bridgePortGroupId;
   for (const [k, v] of Object.entries(resolvedNetworks)) if (k !== BRIDGE_NETWORK) networks[k] = v;
+  const defaultFolder = state
+    ? undefined
+    : (await client.find.datacenter(ctx.config.datacenter)).vmFolder.value;
   const placement: Record<string, unknown> = {};
   if (state && (state.cluster !== undefined || state.resourcePool !== undefined)) {
     if (state.cluster !== undefined) placement.cluster = state.cluster;
@@ -365,7 +368,7 @@ async function read(
     ...placement,
     ...(state?.folder !== undefined
       ? { folder: state.folder }
-      : !state && folder?.parent
+      : !state && folder?.parent && folder.parent.value !== defaultFolder
         ? { folder: folder.parent.value }
         : {}),
     bridgeSwitch: state?.bridgeSwitch ?? pg?.switchRef?.value ?? "",

@@ -204,7 +204,7 @@ function check(
     clean: (n) => cleanName(n, /[^A-Za-z0-9_.-]/g),
   });
   const c = new InputChecker(inputs);
-  c.noUnknownKeys(schema);
+  c.noUnknownKeys(schema, news);
   c.string("name", containerName);
   c.required("parentId", "give the ParentTemplate to fork, e.g. parent.vmId");
   c.string("parentId", inventoryReference);
@@ -577,7 +577,8 @@ async function read(
   }
   const spec = { ...contractOf(vm.extraConfig), parentId: vm.extraConfig.get(PARENT_KEY) };
   const actualNetworks = vm.nics.map((n) => n.network?.value ?? "");
-  let networks: unknown = state ? state.networks : actualNetworks;
+  // Import (no state) leaves networks at the parent's default, as a program that omits them has it.
+  let networks: unknown = state ? state.networks : undefined;
   if (state) {
     if (Array.isArray(state.networks)) {
       const wanted = await Promise.all(

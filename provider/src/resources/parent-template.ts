@@ -163,7 +163,7 @@ function check(
     clean: (n) => cleanName(n, /[^A-Za-z0-9_.-]/g),
   });
   const c = new InputChecker(inputs);
-  c.noUnknownKeys(schema);
+  c.noUnknownKeys(schema, news);
   c.string("name", vsphereName);
   c.required("source", "name the template or VM to clone the parent from");
   c.string("source", inventoryReference);
@@ -359,6 +359,7 @@ async function read(
   const vm = await new VirtualMachine(client, new MoRef("VirtualMachine", id)).info();
   if (!vm) return undefined;
   const networks = vm.nics.map((n) => n.network?.value ?? "");
+  // Import (no state) returns what a program must give; hardware and networks stay the source's defaults.
   const inputs: Record<string, unknown> = {
     name: vm.name,
     source: state?.source ?? vm.extraConfig.get(SOURCE_KEY) ?? "",
@@ -366,11 +367,11 @@ async function read(
     ...(state?.folderId !== undefined || !state ? { folderId: state?.folderId ?? vm.folder?.value } : {}),
     ...(state?.datastore !== undefined ? { datastore: state.datastore } : {}),
     ...(state?.host !== undefined ? { host: state.host } : {}),
-    ...(state?.networks !== undefined || !state
-      ? { networks: sameNetworks(state?.networks, networks) ? state?.networks : networks }
+    ...(state?.networks !== undefined
+      ? { networks: sameNetworks(state.networks, networks) ? state.networks : networks }
       : {}),
-    ...(state?.numCpus !== undefined || !state ? { numCpus: vm.numCpus } : {}),
-    ...(state?.memoryMb !== undefined || !state ? { memoryMb: vm.memoryMb } : {}),
+    ...(state?.numCpus !== undefined ? { numCpus: vm.numCpus } : {}),
+    ...(state?.memoryMb !== undefined ? { memoryMb: vm.memoryMb } : {}),
     ...(state?.extraConfig !== undefined ? { extraConfig: state.extraConfig } : {}),
     readyTimeoutSeconds: state?.readyTimeoutSeconds ?? 300,
   };

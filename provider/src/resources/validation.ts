@@ -20,9 +20,9 @@ export class InputChecker {
   }
 
   /** Rejects keys the schema does not define (typos would otherwise be ignored silently). */
-  noUnknownKeys(schema: ResourceSchema): void {
+  noUnknownKeys(schema: ResourceSchema, given: PropertyMap): void {
     const allowed = Object.keys(schema.inputProperties);
-    for (const key of Object.keys(this.inputs)) {
+    for (const key of Object.keys(given)) {
       if (key.startsWith("__")) continue; // engine bookkeeping (e.g. __defaults)
       if (!allowed.includes(key)) {
         this.fail(key, `is not a property of this resource; the properties are ${allowed.join(", ")}`);

@@ -1,0 +1,310 @@
+/**
+ * Behaviour users rely on beyond the happy path, through the plugin binary on an
+ * embedded vSphere of its own: the guest agent's status surfaced as outputs and
+ * errors, initialisation failures that keep the VM's ID, a host that refuses to
+ * be deleted while it holds VMs, and import from an ID alone.
+ */
+import { Sim, type SimInventory } from "../support/sim";
+import {
+  output,
+  ProviderRpcError,
+  resource,
+  reveal,
+  secret,
+  Stack,
+  startPlugin,
+  type ResourceDeclaration,
+} from "../harness";
+
+const HOST = "bonneville:index:ContainerHost";
+const PARENT = "bonneville:index:ParentTemplate";
+const VM = "bonneville:index:ContainerVM";
+
+let sim: Sim;
+let before: SimInventory;
+
+beforeAll(async () => {
+  sim = await Sim.start({ BONNEVILLE_SIM_READY_MS: "100" });
+  before = await sim.inventory();
+});
+
+afterAll(async () => {
+  await sim?.stop();
+});
+
+function newStack(): Stack {
+  return new Stack({
+    plugin: () => startPlugin(),
+    config: {
+      vsphereServer: sim.url,
+      user: sim.user,
+      password: secret(sim.password),
+      thumbprint: sim.thumbprint,
+    },
+  });
+}
+
+function base(name: string, hostInputs: Record<string, unknown> = {}) {
+  const host = resource(HOST, `${name}-host`, {
+    name,
+    cluster: "DC0_C0",
+    bridgeSwitch: "dvs-9",
+    ...hostInputs,
+  });
+  const parent = resource(PARENT, `${name}-parent`, {
+    source: "bonneville-source",
+    resourcePoolId: output(host, "resourcePoolId"),
+    folderId: output(host, "folderId"),
+  });
+  return { host, parent };
+}
+
+function container(parent: ResourceDeclaration, name: string, inputs: Record<string, unknown> = {}) {
+  return resource(VM, name, { parentId: output(parent, "vmId"), image: "nginx:1.27", ...inputs });
+}
+
+async function expectCleanInventory(): Promise<void> {
+  const after = await sim.inventory();
+  expect(after.virtualMachines.map((v) => v.id).sort()).toEqual(
+    before.virtualMachines.map((v) => v.id).sort(),
+  );
+  expect(after.resourcePools.map((p) => p.id).sort()).toEqual(before.resourcePools.map((p) => p.id).sort());
+  expect(after.folders.map((p) => p.id).sort()).toEqual(before.folders.map((p) => p.id).sort());
+  expect(after.portGroups.map((p) => p.id).sort()).toEqual(before.portGroups.map((p) => p.id).sort());
+}
+
+/** Waits until the simulated guest agent has reported a status for a VM. */
+async function agentReported(vmId: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    const vm = (await sim.inventory()).virtualMachines.find((v) => v.id === vmId);
+    const ec = vm?.extraConfig ?? {};
+    if (ec["guestinfo.bonneville.status"] && ec["guestinfo.bonneville.statusGeneration"]) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`the guest agent of ${vmId} reported no status`);
+}
+
+describe("the guest agent's status", () => {
+  const { host, parent } = base("status");
+  let stack: Stack;
+  beforeAll(() => {
+    stack = newStack();
+  });
+  afterAll(async () => {
+    await stack.destroy();
+    await expectCleanInventory();
+  });
+
+  it("waitForIp returns a running container with its IP address", async () => {
+    await stack.up([host, parent, container(parent, "ok", { waitForIp: true })]);
+    const out = stack.outputs<Record<string, unknown>>("ok");
+    expect(out.containerStatus).toBe("running");
+    expect(out.containerError).toBe("");
+    expect(out.ipAddress).toMatch(/^198\.18\./);
+  });
+
+  it("a container that fails to start is an initialisation failure naming the agent's error, keeping the VM", async () => {
+    const failing = container(parent, "bad", { image: "bonneville-sim/fail:1", waitForIp: true });
+    const error = await stack.up([host, parent, container(parent, "ok", { waitForIp: true }), failing]).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(ProviderRpcError);
+    const failure = (error as ProviderRpcError).initFailure!;
+    expect(failure.id).toMatch(/^vm-/);
+    expect(failure.reasons.join(" ")).toMatch(/failed to start: pull bonneville-sim\/fail:1: not found/);
+    const entry = stack.get("bad")!;
+    expect(entry.id).toBe(failure.id);
+    expect(reveal<Record<string, unknown>>(entry.outputs).containerStatus).toBe("error");
+    const inv = await sim.inventory();
+    expect(inv.virtualMachines.some((v) => v.id === failure.id)).toBe(true);
+  });
+
+  it("refresh reads the status the agent reported after create returned", async () => {
+    const failing = container(parent, "bad", { image: "bonneville-sim/fail:1", waitForIp: true });
+    await stack.up([
+      host,
+      parent,
+      container(parent, "ok", { waitForIp: true }),
+      failing,
+      container(parent, "later"),
+    ]);
+    const id = stack.get("later")!.id;
+    await agentReported(id);
+    await stack.refresh();
+    const out = stack.outputs<Record<string, unknown>>("later");
+    expect(out.containerStatus).toBe("running");
+    expect(stack.outputs<Record<string, unknown>>("bad").containerError).toBe(
+      "pull bonneville-sim/fail:1: not found",
+    );
+  });
+});
+
+describe("initialisation failures", () => {
+  it("a parent that never signals ready fails after readyTimeoutSeconds with its ID, and destroy removes it", async () => {
+    const slow = await Sim.start({ BONNEVILLE_SIM_READY_MS: "600000" });
+    try {
+      const slowBefore = await slow.inventory();
+      const stack = new Stack({
+        plugin: () => startPlugin(),
+        config: {
+          vsphereServer: slow.url,
+          user: slow.user,
+          password: secret(slow.password),
+          thumbprint: slow.thumbprint,
+        },
+      });
+      const host = resource(HOST, "h", { name: "slow", cluster: "DC0_C0", bridgeSwitch: "DVS0" });
+      const parent = resource(PARENT, "p", {
+        source: "bonneville-source",
+        resourcePoolId: output(host, "resourcePoolId"),
+        readyTimeoutSeconds: 1,
+      });
+      const error = await stack.up([host, parent]).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      const failure = (error as ProviderRpcError).initFailure!;
+      expect(failure.reasons.join(" ")).toMatch(
+        /did not signal guestinfo\.bonneville\.ready=true within readyTimeoutSeconds \(1 s\)/,
+      );
+      expect(stack.get("p")!.id).toBe(failure.id);
+      await stack.destroy();
+      const after = await slow.inventory();
+      expect(after.virtualMachines.map((v) => v.id).sort()).toEqual(
+        slowBefore.virtualMachines.map((v) => v.id).sort(),
+      );
+      expect(after.resourcePools.length).toBe(slowBefore.resourcePools.length);
+    } finally {
+      await slow.stop();
+    }
+  });
+});
+
+describe("deleting a ContainerHost", () => {
+  it("refuses while it holds VMs, naming them; forceDestroy deletes Bonneville's VMs", async () => {
+    const stack = newStack();
+    const { host, parent } = base("guarded");
+    await stack.up([host, parent, container(parent, "c1", { name: "guarded-c1" })]);
+    // Dropping the host and parent from the program while the VM stays would be refused by the engine's
+    // dependency order; delete the host directly, as a state that lost track of the VMs would.
+    const entry = stack.get("guarded-host")!;
+    const plugin = await startPlugin();
+    try {
+      await plugin.rpc.configure({
+        variables: {},
+        args: {
+          vsphereServer: sim.url,
+          user: sim.user,
+          password: secret(sim.password),
+          thumbprint: sim.thumbprint,
+        },
+      });
+      const refused = await plugin.rpc
+        .delete({ urn: entry.urn, id: entry.id, properties: entry.outputs, oldInputs: entry.inputs })
+        .then(
+          () => undefined,
+          (e: unknown) => e as Error,
+        );
+      expect(refused?.message).toMatch(
+        /still holds 2 VM\(s\):.*guarded-c1 \(vm-\d+\).*set forceDestroy: true/,
+      );
+      expect((await sim.inventory()).resourcePools.some((p) => p.id === entry.id)).toBe(true);
+    } finally {
+      await plugin.close();
+    }
+    await stack.up([
+      resource(HOST, "guarded-host", {
+        name: "guarded",
+        cluster: "DC0_C0",
+        bridgeSwitch: "dvs-9",
+        forceDestroy: true,
+      }),
+      parent,
+      container(parent, "c1", { name: "guarded-c1" }),
+    ]);
+    expect(stack.outputs<Record<string, unknown>>("guarded-host").forceDestroy).toBe(true);
+    const forced = await startPlugin();
+    try {
+      await forced.rpc.configure({
+        variables: {},
+        args: {
+          vsphereServer: sim.url,
+          user: sim.user,
+          password: secret(sim.password),
+          thumbprint: sim.thumbprint,
+        },
+      });
+      const e = stack.get("guarded-host")!;
+      await forced.rpc.delete({ urn: e.urn, id: e.id, properties: e.outputs, oldInputs: e.inputs });
+    } finally {
+      await forced.close();
+    }
+    await expectCleanInventory();
+  });
+});
+
+describe("import", () => {
+  it("imports a host, a parent and a container from their IDs, and the program then shows no replacement", async () => {
+    const made = newStack();
+    const { host, parent } = base("imported", { containerNetworks: { front: "dvportgroup-15" } });
+    const vm = container(parent, "web", { name: "imported-web", labels: { team: "a" } });
+    await made.up([host, parent, vm]);
+    const ids = {
+      host: made.get("imported-host")!.id,
+      parent: made.get("imported-parent")!.id,
+      vm: made.get("web")!.id,
+    };
+
+    const adopted = newStack();
+    await adopted.import(HOST, "imported-host", ids.host);
+    await adopted.import(PARENT, "imported-parent", ids.parent);
+    await adopted.import(VM, "web", ids.vm);
+    const hostOut = adopted.outputs<Record<string, unknown>>("imported-host");
+    expect(hostOut).toMatchObject({
+      name: "imported",
+      cluster: "clustercomputeresource-18",
+      resourcePoolId: ids.host,
+      bridgeSwitch: "dvs-9",
+    });
+    expect(hostOut.folderId).toBe(made.outputs<Record<string, unknown>>("imported-host").folderId);
+    expect(hostOut.bridgePortGroupId).toBe(
+      made.outputs<Record<string, unknown>>("imported-host").bridgePortGroupId,
+    );
+    const vmOut = adopted.outputs<Record<string, unknown>>("web");
+    expect(vmOut).toMatchObject({
+      name: "imported-web",
+      image: "nginx:1.27",
+      parentId: ids.parent,
+      labels: { team: "a" },
+    });
+
+    // The same program against the imported state replaces nothing.
+    const preview = await adopted.preview([
+      resource(HOST, "imported-host", {
+        name: "imported",
+        cluster: "clustercomputeresource-18",
+        bridgeSwitch: "dvs-9",
+        containerNetworks: { front: "dvportgroup-15" },
+      }),
+      resource(PARENT, "imported-parent", {
+        name: made.outputs<Record<string, unknown>>("imported-parent").name as string,
+        source: "vm-47",
+        resourcePoolId: ids.host,
+        folderId: hostOut.folderId as string,
+      }),
+      resource(VM, "web", {
+        name: "imported-web",
+        parentId: ids.parent,
+        image: "nginx:1.27",
+        labels: { team: "a" },
+      }),
+    ]);
+    const ops = Object.fromEntries(preview.steps.map((s) => [s.name, s.op]));
+    expect(ops["imported-parent"]).not.toBe("replace");
+    expect(ops.web).not.toBe("replace");
+    expect(ops["imported-host"]).not.toBe("replace");
+    await made.destroy();
+    await expectCleanInventory();
+  });
+});
