@@ -175,6 +175,50 @@ describe("initialisation failures", () => {
         slowBefore.virtualMachines.map((v) => v.id).sort(),
       );
       expect(after.resourcePools.length).toBe(slowBefore.resourcePools.length);
+
+      // Cancel during the readiness wait: the wait ends at once, as an init failure that keeps the VM.
+      const args = {
+        vsphereServer: slow.url,
+        user: slow.user,
+        password: secret(slow.password),
+        thumbprint: slow.thumbprint,
+      };
+      const urn = "urn:pulumi:test::bonneville::bonneville:index:ParentTemplate::cancelled";
+      const plugin = await startPlugin();
+      let id: string;
+      try {
+        await plugin.rpc.configure({ variables: {}, args });
+        const checked = await plugin.rpc.check({
+          urn,
+          news: { name: "cancelled-parent", source: "bonneville-source", resourcePoolId: "DC0_C0/Resources" },
+        });
+        expect(checked.failures).toEqual([]);
+        const pending = plugin.rpc.create({ urn, properties: checked.inputs }).then(
+          () => undefined,
+          (e: unknown) => e as ProviderRpcError,
+        );
+        for (let i = 0; i < 400; i++) {
+          const vm = (await slow.inventory()).virtualMachines.find((v) => v.name === "cancelled-parent");
+          if (vm?.powerState === "poweredOn") break;
+          await new Promise((r) => setTimeout(r, 25));
+        }
+        await plugin.rpc.cancel();
+        const cancelled = await pending;
+        expect(cancelled).toBeInstanceOf(ProviderRpcError);
+        expect(cancelled!.initFailure!.reasons.join(" ")).toMatch(/cancel/i);
+        id = cancelled!.initFailure!.id;
+        expect((await slow.inventory()).virtualMachines.some((v) => v.id === id)).toBe(true);
+      } finally {
+        await plugin.close();
+      }
+      const cleanup = await startPlugin();
+      try {
+        await cleanup.rpc.configure({ variables: {}, args });
+        await cleanup.rpc.delete({ urn, id, properties: { name: "cancelled-parent" } });
+      } finally {
+        await cleanup.close();
+      }
+      expect((await slow.inventory()).virtualMachines.some((v) => v.id === id)).toBe(false);
     } finally {
       await slow.stop();
     }

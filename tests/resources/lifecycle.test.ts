@@ -94,6 +94,11 @@ function networkOf(host: ResourceDeclaration, network: string): InputValue {
   };
 }
 
+/** SOAP methods that change the inventory. */
+function isWrite(method: string): boolean {
+  return /_Task$|^Create(ResourcePool|Folder)$|^UpdateConfig$|^Destroy|^MarkAs|^Rename/.test(method);
+}
+
 function vmsIn(inventory: SimInventory) {
   return inventory.virtualMachines.map((v) => v.id).sort();
 }
@@ -109,10 +114,7 @@ describe("ContainerHost, ParentTemplate and ContainerVM against the embedded vSp
     const result = await stack.preview(program({ count: 20 }).all);
     expect(result.steps.filter((s) => s.op === "create")).toHaveLength(22);
     const stats = await sim.stats();
-    const writes = Object.keys(stats.calls).filter((m) =>
-      /_Task$|^Create(ResourcePool|Folder)$|^UpdateConfig$|^Destroy/.test(m),
-    );
-    expect(writes).toEqual([]);
+    expect(Object.keys(stats.calls).filter(isWrite)).toEqual([]);
     const vm = result.outputs("c0");
     expect(isUnknown(vm.vmId)).toBe(true);
     expect(vm.image).toBe("nginx:1.27");
@@ -161,6 +163,15 @@ describe("ContainerHost, ParentTemplate and ContainerVM against the embedded vSp
       // A secret env value keeps the whole env secret in the outputs.
       expect(isSecret(entry.outputs.env)).toBe(true);
     }
+  });
+
+  it("previews the label change as in-place updates, writing nothing", async () => {
+    await sim.resetStats();
+    const result = await stack.preview(program({ count: 20, labels: { tier: "gold" } }).all);
+    expect(result.steps.filter((s) => s.op === "update")).toHaveLength(20);
+    expect(result.steps.filter((s) => s.op === "replace")).toHaveLength(0);
+    const stats = await sim.stats();
+    expect(Object.keys(stats.calls).filter(isWrite)).toEqual([]);
   });
 
   it("updates labels in place", async () => {

@@ -3,6 +3,7 @@ import * as path from "node:path";
 import { resourceTypes } from "../../provider/src/resources";
 import { ResourceInitError } from "../../provider/src/resources/errors";
 import { generateSchema, schemaJson } from "../../provider/src/schema";
+import { referenceMarkdown } from "../../provider/src/reference-docs";
 import { providerVersion } from "../../provider/src/server/serve";
 import { createMemoryResourceTypes, MEMORY_TOKEN } from "../harness/fixtures/memory-resource-types";
 
@@ -12,6 +13,23 @@ describe("the package schema", () => {
   it("is committed as schema.json exactly as generated (run scripts/gen-schema.ts after changing resources)", () => {
     const committed = fs.readFileSync(path.join(repoRoot, "schema.json"), "utf8");
     expect(committed).toBe(schemaJson({ resourceTypes, version: providerVersion() }));
+  });
+
+  it("is documented in docs/reference.md exactly as generated, every property described", () => {
+    const schema = generateSchema({ resourceTypes, version: providerVersion() });
+    const committed = fs.readFileSync(path.join(repoRoot, "docs", "reference.md"), "utf8");
+    expect(committed).toBe(referenceMarkdown(schema));
+    for (const [token, resource] of Object.entries(schema.resources)) {
+      expect(committed).toContain(`## ${token.split(":")[2]}`);
+      for (const [name, property] of Object.entries(resource.properties)) {
+        expect({ token, name, description: property.description }).toEqual({
+          token,
+          name,
+          description: expect.stringMatching(/\w{3,}.{12,}/),
+        });
+        expect(committed).toContain(`| \`${name}\` |`);
+      }
+    }
   });
 
   it("names the package, its version and the Node.js SDK package", () => {
