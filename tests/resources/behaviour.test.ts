@@ -6,6 +6,7 @@
  */
 import { Sim, type SimInventory } from "../support/sim";
 import {
+  FakeEngine,
   output,
   ProviderRpcError,
   resource,
@@ -175,6 +176,47 @@ describe("initialisation failures", () => {
         slowBefore.virtualMachines.map((v) => v.id).sort(),
       );
       expect(after.resourcePools.length).toBe(slowBefore.resourcePools.length);
+
+      // Progress while waiting, and the operation's own timeout (customTimeouts) cutting the wait short.
+      const engine = await FakeEngine.start();
+      try {
+        const watched = new Stack({
+          plugin: () => startPlugin({ engine }),
+          config: {
+            vsphereServer: slow.url,
+            user: slow.user,
+            password: secret(slow.password),
+            thumbprint: slow.thumbprint,
+          },
+        });
+        const waited = resource(PARENT, "waited", {
+          source: "bonneville-source",
+          resourcePoolId: "DC0_C0/Resources",
+          readyTimeoutSeconds: 3,
+        });
+        const timedOut = resource(
+          PARENT,
+          "timed-out",
+          { source: "bonneville-source", resourcePoolId: "DC0_C0/Resources" },
+          { timeouts: { create: 2 } },
+        );
+        await expect(watched.up([waited])).rejects.toThrow(/readyTimeoutSeconds \(3 s\)/);
+        const progress = engine.messages.filter((m) =>
+          /waiting for parent waited-\w+ \(vm-\d+\)/.test(m.message),
+        );
+        expect(progress.length).toBeGreaterThanOrEqual(1);
+        expect(progress[0]!.message).toMatch(/ready to fork: \d s of 3 s \(power: poweredOn\)/);
+        expect(progress[0]!.urn).toBe(watched.get("waited")!.urn);
+        const error = await watched.up([waited, timedOut]).then(
+          () => undefined,
+          (e: unknown) => e as ProviderRpcError,
+        );
+        expect(error!.initFailure!.reasons.join(" ")).toMatch(/did not finish within its timeout of 2s/);
+        expect(watched.get("timed-out")!.id).toBe(error!.initFailure!.id);
+        await watched.destroy();
+      } finally {
+        await engine.stop();
+      }
 
       // Cancel during the readiness wait: the wait ends at once, as an init failure that keeps the VM.
       const args = {

@@ -248,3 +248,8 @@ export function cleanName(name: string, pattern: RegExp): string {
   const cleaned = name.replace(pattern, "-").replace(/^[^A-Za-z0-9]+/, "");
   return cleaned || "bonneville";
 }
+
+/** How often a long wait reports progress: five times over its timeout, between every 1 and 10 s. */
+export function progressInterval(timeoutSeconds: number): number {
+  return Math.min(10_000, Math.max(1_000, Math.round((timeoutSeconds * 1000) / 5)));
+}

@@ -30,6 +30,7 @@ import {
   messageOf,
   PARENT_KEY,
   previewOutputs,
+  progressInterval,
   resolveInput,
   resolveName,
   ROLE_KEY,
@@ -274,6 +275,12 @@ interface ManagedVm {
 const managedIndexes = new WeakMap<VSphereClient, LookupCache<Map<string, ManagedVm[]>>>();
 
 /**
+ * VMs this process was told (by Diff) are being replaced. A replacement has the old VM's URN, and
+ * often its spec digest too (a moved network, `--replace`), but must never adopt the VM it replaces.
+ */
+const replacedVms = new Set<string>();
+
+/**
  * The Bonneville VMs in a folder by URN, read once per process: a create that
  * an earlier, interrupted run already sent finds its VM here instead of
  * making a second one.
@@ -383,7 +390,7 @@ async function create(
     ctx.progress(
       `adopting ${adopted.name} (${adopted.ref.value}), made for this resource by an earlier interrupted create`,
     );
-    return finishCreate(ctx, new VirtualMachine(client, adopted.ref), inputs, 0);
+    return finishCreate(ctx, new VirtualMachine(client, adopted.ref), inputs, 0, true);
   }
 
   const networks = parent.nics.map((nic, i) => ({
@@ -421,7 +428,7 @@ async function create(
       ctx.progress(
         `adopting ${name} (${explained.value}), made for this resource by an earlier interrupted create`,
       );
-      return finishCreate(ctx, new VirtualMachine(client, explained), inputs, 0);
+      return finishCreate(ctx, new VirtualMachine(client, explained), inputs, 0, true);
     }
     throw explained;
   }
@@ -436,7 +443,7 @@ async function adoptable(
 ): Promise<ManagedVm | undefined> {
   const index = await managedVmsIn(client, folder);
   const candidates = index.get(urn) ?? [];
-  const match = candidates.find((c) => c.digest === digest);
+  const match = candidates.find((c) => c.digest === digest && !replacedVms.has(c.ref.value));
   if (!match) return undefined;
   // Adopt once: a later create of the same URN (a replacement) must not take it again.
   index.set(
@@ -478,7 +485,8 @@ async function explainCloneFailure(
       const extra = extraConfigOf(
         (await new VirtualMachine(client, holder.ref).read(["config.extraConfig"]))?.["config.extraConfig"],
       );
-      if (extra.get(URN_KEY) === urn && extra.get(SPEC_DIGEST_KEY) === digest) return holder.ref;
+      const ours = extra.get(URN_KEY) === urn && extra.get(SPEC_DIGEST_KEY) === digest;
+      if (ours && !replacedVms.has(holder.ref.value)) return holder.ref;
     }
     return new ValidationError([
       {
@@ -490,15 +498,17 @@ async function explainCloneFailure(
   return error;
 }
 
-/** After the fork: the power state wanted, the optional IP wait, then the outputs. */
+/** After the fork (or the adoption of an earlier attempt's VM): the power state wanted, the optional IP wait, then the outputs. */
 async function finishCreate(
   ctx: OperationContext,
   vm: VirtualMachine,
   inputs: PropertyMap,
   cloneSeconds: number,
+  adopted = false,
 ): Promise<{ id: string; outputs: PropertyMap }> {
   try {
-    if (inputs.powerState === "poweredOff") await vm.powerOff({ signal: ctx.signal });
+    if (adopted) await settleAdopted(ctx, vm, inputs);
+    else if (inputs.powerState === "poweredOff") await vm.powerOff({ signal: ctx.signal });
     if (inputs.waitForIp === true)
       await waitForGuest(ctx, vm, String(inputs.name), Number(inputs.waitTimeoutSeconds ?? 300));
     const info = await vm.info();
@@ -509,6 +519,25 @@ async function finishCreate(
     const partial = info ? outputsOf(inputs, info, cloneSeconds) : { ...inputs, vmId: vm.id };
     throw new ResourceInitError(vm.id, partial, [messageOf(error)], { cause: error });
   }
+}
+
+/**
+ * Gives a VM adopted from an interrupted create what this create asks for: its name (a retried
+ * create of an auto-named container picks a new one) and its power state.
+ */
+async function settleAdopted(ctx: OperationContext, vm: VirtualMachine, inputs: PropertyMap): Promise<void> {
+  const { signal } = ctx;
+  const name = String(inputs.name);
+  const p = await vm.read(["name", "runtime.powerState"]);
+  if (!p) throw new BonnevilleError(`${vm.id} vanished while it was being adopted`);
+  if (p.name !== name) {
+    ctx.progress(`renaming the adopted ${String(p.name)} (${vm.id}) to ${name}`);
+    await vm.rename(name, { signal });
+    await vm.setExtraConfig({ [contractKeys.name]: name }, { signal });
+  }
+  const on = p["runtime.powerState"] === "poweredOn";
+  if (inputs.powerState === "poweredOff" && on) await vm.powerOff({ signal });
+  if (inputs.powerState !== "poweredOff" && !on) await vm.powerOn(undefined, { signal });
 }
 
 /** Waits for an IP and for the agent to report the container running (or failing). */
@@ -533,7 +562,7 @@ async function waitForGuest(
       {
         signal: ctx.signal,
         timeoutMs: timeoutSeconds * 1000,
-        progressEveryMs: 10_000,
+        progressEveryMs: progressInterval(timeoutSeconds),
         onProgress: (ms, p) =>
           ctx.progress(
             `waiting for ${name} (${vm.id}) to report an IP and a running container: ${Math.round(ms / 1000)} s of ${timeoutSeconds} s (container: ${containerStatusOf(extraConfigOf(p["config.extraConfig"])).status})`,
@@ -694,7 +723,11 @@ export const containerVm: ResourceType = {
   token: CONTAINER_VM_TOKEN,
   schema,
   check,
-  diff: (_id, olds, news) => diffInputs(schema, olds, news),
+  diff: (id, olds, news) => {
+    const result = diffInputs(schema, olds, news);
+    if (result.replaces.length > 0) replacedVms.add(id);
+    return result;
+  },
   preview: (news, olds) =>
     previewOutputs(
       schema,

@@ -23,6 +23,7 @@ import {
   MANAGED_KEY,
   messageOf,
   previewOutputs,
+  progressInterval,
   resolveInput,
   resolveName,
   ROLE_KEY,
@@ -332,7 +333,7 @@ async function waitUntilReady(
       {
         signal: ctx.signal,
         timeoutMs: timeoutSeconds * 1000,
-        progressEveryMs: 10_000,
+        progressEveryMs: progressInterval(timeoutSeconds),
         onProgress: (ms, props) =>
           ctx.progress(
             `waiting for parent ${name} (${vm.id}) to signal it is ready to fork: ${Math.round(ms / 1000)} s of ${timeoutSeconds} s (power: ${String(props["runtime.powerState"] ?? "unknown")})`,
