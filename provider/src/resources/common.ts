@@ -11,6 +11,7 @@ import {
   type VSphereClient,
 } from "../vsphere";
 import { ValidationError } from "./errors";
+import { InputChecker } from "./validation";
 import type {
   CheckInfo,
   DiffResult,
@@ -252,4 +253,33 @@ export function cleanName(name: string, pattern: RegExp): string {
 /** How often a long wait reports progress: five times over its timeout, between every 1 and 10 s. */
 export function progressInterval(timeoutSeconds: number): number {
   return Math.min(10_000, Math.max(1_000, Math.round((timeoutSeconds * 1000) / 5)));
+}
+
+/** The properties whose change replaces a resource. */
+export function replacingProperties(schema: ResourceSchema): string[] {
+  return Object.entries(schema.inputProperties)
+    .filter(([, p]) => p.replaceOnChanges)
+    .map(([k]) => k);
+}
+
+/**
+ * The start of every resource's `check`: defaults filled in, the name resolved
+ * (given, kept or auto-named), and unknown keys rejected.
+ */
+export function startCheck(
+  schema: ResourceSchema,
+  news: PropertyMap,
+  olds: PropertyMap | undefined,
+  info: CheckInfo,
+  nameMaxLength: number,
+): { inputs: PropertyMap; checker: InputChecker } {
+  const inputs = withDefaults(schema, news);
+  inputs.name = resolveName(news, olds, info, {
+    replaceOnChanges: replacingProperties(schema),
+    maxLength: nameMaxLength,
+    clean: (n) => cleanName(n, /[^A-Za-z0-9_.-]/g),
+  });
+  const checker = new InputChecker(inputs);
+  checker.noUnknownKeys(schema, news);
+  return { inputs, checker };
 }

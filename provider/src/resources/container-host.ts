@@ -15,7 +15,6 @@ import {
   type VSphereClient,
 } from "../vsphere";
 import {
-  cleanName,
   describeVms,
   destroyVm,
   diffInputs,
@@ -23,12 +22,13 @@ import {
   messageOf,
   previewOutputs,
   resolveInput,
-  resolveName,
+  startCheck,
   unlessGone,
   withDefaults,
 } from "./common";
 import { HostNotEmptyError, ResourceInitError } from "./errors";
 import type {
+  CheckInfo,
   CheckResult,
   OperationContext,
   PropertyMap,
@@ -36,7 +36,7 @@ import type {
   ResourceSchema,
   ResourceType,
 } from "./resource";
-import { InputChecker, inventoryReference, VSPHERE_NAME_MAX, vsphereName } from "./validation";
+import { inventoryReference, VSPHERE_NAME_MAX, vsphereName } from "./validation";
 
 export const CONTAINER_HOST_TOKEN = "bonneville:index:ContainerHost";
 
@@ -153,23 +153,8 @@ const schema: ResourceSchema = {
   },
 };
 
-const replaceOnChanges = Object.entries(schema.inputProperties)
-  .filter(([, p]) => p.replaceOnChanges)
-  .map(([k]) => k);
-
-function check(
-  news: PropertyMap,
-  olds: PropertyMap | undefined,
-  info: { name: string; randomSeed?: Uint8Array },
-): CheckResult {
-  const inputs = withDefaults(schema, news);
-  inputs.name = resolveName(news, olds, info, {
-    replaceOnChanges,
-    maxLength: NAME_MAX,
-    clean: (n) => cleanName(n, /[^A-Za-z0-9_.-]/g),
-  });
-  const c = new InputChecker(inputs);
-  c.noUnknownKeys(schema, news);
+function check(news: PropertyMap, olds: PropertyMap | undefined, info: CheckInfo): CheckResult {
+  const { inputs, checker: c } = startCheck(schema, news, olds, info, NAME_MAX);
   c.string(
     "name",
     (v) =>

@@ -21,7 +21,6 @@ import {
   type VSphereClient,
 } from "../vsphere";
 import {
-  cleanName,
   deepEqual,
   destroyVm,
   diffInputs,
@@ -32,7 +31,7 @@ import {
   previewOutputs,
   progressInterval,
   resolveInput,
-  resolveName,
+  startCheck,
   ROLE_KEY,
   seconds,
   SPEC_DIGEST_KEY,
@@ -43,6 +42,7 @@ import { BonnevilleError, ResourceInitError, ValidationError, WaitTimeoutError }
 import { contractKeys, contractValues, containerStatusOf, encodeJson, specDigest } from "./guest-contract";
 import { nicPlan } from "./parent-template";
 import type {
+  CheckInfo,
   CheckResult,
   OperationContext,
   PropertyMap,
@@ -50,14 +50,7 @@ import type {
   ResourceSchema,
   ResourceType,
 } from "./resource";
-import {
-  containerName,
-  envName,
-  imageReference,
-  InputChecker,
-  inventoryReference,
-  labelKey,
-} from "./validation";
+import { containerName, envName, imageReference, inventoryReference, labelKey } from "./validation";
 
 export const CONTAINER_VM_TOKEN = "bonneville:index:ContainerVM";
 
@@ -189,23 +182,8 @@ const schema: ResourceSchema = {
   },
 };
 
-const replaceOnChanges = Object.entries(schema.inputProperties)
-  .filter(([, p]) => p.replaceOnChanges)
-  .map(([k]) => k);
-
-function check(
-  news: PropertyMap,
-  olds: PropertyMap | undefined,
-  info: { name: string; randomSeed?: Uint8Array },
-): CheckResult {
-  const inputs = withDefaults(schema, news);
-  inputs.name = resolveName(news, olds, info, {
-    replaceOnChanges,
-    maxLength: 63,
-    clean: (n) => cleanName(n, /[^A-Za-z0-9_.-]/g),
-  });
-  const c = new InputChecker(inputs);
-  c.noUnknownKeys(schema, news);
+function check(news: PropertyMap, olds: PropertyMap | undefined, info: CheckInfo): CheckResult {
+  const { inputs, checker: c } = startCheck(schema, news, olds, info, 63);
   c.string("name", containerName);
   c.required("parentId", "give the ParentTemplate to fork, e.g. parent.vmId");
   c.string("parentId", inventoryReference);

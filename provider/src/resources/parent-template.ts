@@ -16,7 +16,6 @@ import {
   type VirtualMachineInfo,
 } from "../vsphere";
 import {
-  cleanName,
   deepEqual,
   destroyVm,
   diffInputs,
@@ -25,15 +24,15 @@ import {
   previewOutputs,
   progressInterval,
   resolveInput,
-  resolveName,
+  startCheck,
   ROLE_KEY,
   seconds,
   SOURCE_KEY,
   URN_KEY,
-  withDefaults,
 } from "./common";
 import { ResourceInitError, ValidationError, WaitTimeoutError } from "./errors";
 import type {
+  CheckInfo,
   CheckResult,
   OperationContext,
   PropertyMap,
@@ -41,7 +40,7 @@ import type {
   ResourceSchema,
   ResourceType,
 } from "./resource";
-import { extraConfigKey, InputChecker, inventoryReference, vsphereName } from "./validation";
+import { extraConfigKey, inventoryReference, vsphereName } from "./validation";
 
 export const PARENT_TEMPLATE_TOKEN = "bonneville:index:ParentTemplate";
 
@@ -148,23 +147,8 @@ const schema: ResourceSchema = {
   },
 };
 
-const replaceOnChanges = Object.entries(schema.inputProperties)
-  .filter(([, p]) => p.replaceOnChanges)
-  .map(([k]) => k);
-
-function check(
-  news: PropertyMap,
-  olds: PropertyMap | undefined,
-  info: { name: string; randomSeed?: Uint8Array },
-): CheckResult {
-  const inputs = withDefaults(schema, news);
-  inputs.name = resolveName(news, olds, info, {
-    replaceOnChanges,
-    maxLength: 80,
-    clean: (n) => cleanName(n, /[^A-Za-z0-9_.-]/g),
-  });
-  const c = new InputChecker(inputs);
-  c.noUnknownKeys(schema, news);
+function check(news: PropertyMap, olds: PropertyMap | undefined, info: CheckInfo): CheckResult {
+  const { inputs, checker: c } = startCheck(schema, news, olds, info, 80);
   c.string("name", vsphereName);
   c.required("source", "name the template or VM to clone the parent from");
   c.string("source", inventoryReference);
