@@ -119,6 +119,8 @@ export interface StartPluginOptions {
 export interface PluginProcess extends PluginConnection {
   /** The port it printed. */
   readonly port: number;
+  /** The process ID (for /proc readings: CPU time, memory). */
+  readonly pid: number;
   /** Milliseconds from spawn to the port line. */
   readonly startupMs: number;
   /** Everything the plugin wrote to stdout so far. */
@@ -202,6 +204,7 @@ export async function startPlugin(options: StartPluginOptions = {}): Promise<Plu
   return {
     rpc,
     port,
+    pid: child.pid!,
     startupMs,
     engine: options.engine,
     stdout: () => stdout,

@@ -459,9 +459,16 @@ async function deleteHost(ctx: OperationContext, id: string, state: PropertyMap)
   const vms = await describeVms(client, [...vmRefs.values()]);
   if (vms.length > 0) {
     const unmanaged = vms.filter((v) => !v.managed);
+    const managed = vms.filter((v) => v.managed);
+    // forceDestroy deletes what Bonneville made, even when other VMs then block the host's deletion.
+    const forced = state.forceDestroy === true && managed.length > 0;
+    if (forced) {
+      ctx.progress(`forceDestroy: deleting ${managed.length} VM(s) in ContainerHost ${name}`);
+      await Promise.all(managed.map((v) => destroyVm(v.vm, v.powerState, signal)));
+    }
     if (unmanaged.length > 0) {
       throw new HostNotEmptyError(
-        `ContainerHost ${name} (${id}) holds ${unmanaged.length} VM(s) that Bonneville did not create: ${listObjects(unmanaged.map((v) => ({ name: v.name, id: v.vm.id })))}. Bonneville never deletes them: move or delete them in vSphere, then retry`,
+        `ContainerHost ${name} (${id}) holds ${unmanaged.length} VM(s) that Bonneville did not create: ${listObjects(unmanaged.map((v) => ({ name: v.name, id: v.vm.id })))}. Bonneville never deletes them: move or delete them in vSphere, then retry${forced ? ` (forceDestroy deleted the ${managed.length} VM(s) Bonneville made)` : ""}`,
       );
     }
     if (state.forceDestroy !== true) {
@@ -469,8 +476,6 @@ async function deleteHost(ctx: OperationContext, id: string, state: PropertyMap)
         `ContainerHost ${name} (${id}) still holds ${vms.length} VM(s): ${listObjects(vms.map((v) => ({ name: v.name, id: v.vm.id })))}. Delete their ContainerVM and ParentTemplate resources first, or set forceDestroy: true`,
       );
     }
-    ctx.progress(`forceDestroy: deleting ${vms.length} VM(s) in ContainerHost ${name}`);
-    await Promise.all(vms.map((v) => destroyVm(v.vm, v.powerState, signal)));
   }
   if (poolInfo && poolInfo.childPools.length > 0) {
     throw new HostNotEmptyError(

@@ -614,7 +614,9 @@ async function read(
     waitTimeoutSeconds: state?.waitTimeoutSeconds ?? 300,
   };
   const cloneSeconds = typeof state?.cloneSeconds === "number" ? state.cloneSeconds : 0;
-  return { id, inputs, outputs: outputsOf(inputs, vm, cloneSeconds) };
+  // Env read back from the guest contract (an import) may hold secrets: keep it secret.
+  const secretKeys = !state && inputs.env !== undefined ? ["env"] : [];
+  return { id, inputs, outputs: outputsOf(inputs, vm, cloneSeconds), secretKeys };
 }
 
 function pick(from: PropertyMap, keys: readonly string[]): Record<string, unknown> {

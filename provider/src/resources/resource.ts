@@ -122,6 +122,11 @@ export interface ReadResult {
   readonly outputs: PropertyMap;
   /** Inputs reconstructed from what vSphere has (used by import). */
   readonly inputs: PropertyMap;
+  /**
+   * Top-level properties (of inputs and outputs) to keep secret although the engine sent them
+   * plain: values read back from vSphere whose secrecy is not known, such as an imported env.
+   */
+  readonly secretKeys?: readonly string[];
 }
 
 /** A Bonneville resource type: its token, its schema and its lifecycle. */

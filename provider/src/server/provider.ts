@@ -297,10 +297,15 @@ export class ProviderService {
       return response;
     }
     this.rememberSchemaSecrets(resourceType, result.outputs);
+    for (const key of result.secretKeys ?? []) {
+      secretKeys.add(key);
+      this.options.redactor.add(stringsIn(result.outputs[key]));
+    }
     const inputSecretKeys = new Set([
       ...inputs.secretKeys,
       ...state.secretKeys,
       ...secretPropertyNames(resourceType.schema.inputProperties),
+      ...(result.secretKeys ?? []),
     ]);
     response.setId(result.id);
     response.setProperties(objectToStruct(this.encode(result.outputs, secretKeys)));
@@ -578,6 +583,14 @@ export function isResourceInitError(error: unknown): error is ResourceInitError 
     Array.isArray(candidate.reasons) &&
     typeof candidate.outputs === "object"
   );
+}
+
+/** Every string inside a value (for the redactor). */
+function stringsIn(value: unknown): string[] {
+  if (typeof value === "string") return [value];
+  if (Array.isArray(value)) return value.flatMap(stringsIn);
+  if (value !== null && typeof value === "object") return Object.values(value).flatMap(stringsIn);
+  return [];
 }
 
 function messageOf(error: unknown): string {

@@ -10,6 +10,7 @@ export type { ObjectContent, ViewQuery } from "./property-collector";
 export {
   Finder,
   NotFoundError,
+  DatacenterNotFoundError,
   objectKinds,
   looksLikeId,
   type InventoryKind,

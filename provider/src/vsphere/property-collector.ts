@@ -69,8 +69,19 @@ export class PropertyReader {
     return this.collect(spec, options);
   }
 
-  /** Reads `paths` of the objects a container view selects (one view, made and destroyed here). */
-  async retrieveView(query: ViewQuery, options: CallOptions = {}): Promise<Map<string, ObjectContent>> {
+  /**
+   * Reads `paths` of the objects a container view selects (one view, made and destroyed here). A view
+   * belongs to its session: when the session was renewed while it was read, it is made again, once.
+   */
+  retrieveView(query: ViewQuery, options: CallOptions = {}): Promise<Map<string, ObjectContent>> {
+    return this.readView(query, options, false);
+  }
+
+  private async readView(
+    query: ViewQuery,
+    options: CallOptions,
+    retried: boolean,
+  ): Promise<Map<string, ObjectContent>> {
     const content = await this.session.serviceContent(options);
     const view = (await this.session.invoke(
       "CreateContainerView",
@@ -78,29 +89,39 @@ export class PropertyReader {
       { container: query.container, type: [...query.types], recursive: query.recursive },
       options,
     )) as MoRef;
+    const generation = this.session.generation;
+    const spec: DataObject = {
+      $type: "PropertyFilterSpec",
+      propSet: query.types.map((type) => ({
+        $type: "PropertySpec",
+        type,
+        all: false,
+        pathSet: [...query.paths],
+      })),
+      objectSet: [
+        {
+          $type: "ObjectSpec",
+          obj: view,
+          skip: true,
+          selectSet: [
+            { $type: "TraversalSpec", name: "view", type: "ContainerView", path: "view", skip: false },
+          ],
+        },
+      ],
+    };
     try {
-      const spec: DataObject = {
-        $type: "PropertyFilterSpec",
-        propSet: query.types.map((type) => ({
-          $type: "PropertySpec",
-          type,
-          all: false,
-          pathSet: [...query.paths],
-        })),
-        objectSet: [
-          {
-            $type: "ObjectSpec",
-            obj: view,
-            skip: true,
-            selectSet: [
-              { $type: "TraversalSpec", name: "view", type: "ContainerView", path: "view", skip: false },
-            ],
-          },
-        ],
-      };
       return await this.collect(spec, options);
+    } catch (err) {
+      const renewed = this.session.generation !== generation;
+      if (!renewed || retried || !(err instanceof VimFault) || err.faultType !== "ManagedObjectNotFound") {
+        throw err;
+      }
+      return this.readView(query, options, true);
     } finally {
-      await this.session.invoke("DestroyView", view, {}).catch(() => undefined);
+      // A view of an expired session is gone with it.
+      if (this.session.generation === generation) {
+        await this.session.invoke("DestroyView", view, {}).catch(() => undefined);
+      }
     }
   }
 

@@ -5,7 +5,7 @@
  * condition holds, no sleeps. Used for the few long waits (parents, `waitForIp`);
  * task completion has its own shared waiter.
  */
-import { AbortedError, VSphereError } from "./faults";
+import { AbortedError, isVimFault, VSphereError } from "./faults";
 import type { Session } from "./session";
 import { list, type DataObject } from "./soap/xml";
 import type { MoRef } from "./types";
@@ -53,25 +53,31 @@ export class PropertyWaiter {
     const progressEvery = options.progressEveryMs ?? 10_000;
     let nextProgress = started + progressEvery;
     const content = await this.session.serviceContent();
-    const pc = (await this.session.invoke(
-      "CreatePropertyCollector",
-      content.propertyCollector,
-      {},
-      optionsOf(options.signal),
-    )) as MoRef;
-    const props: Record<string, unknown> = {};
-    try {
-      const spec: DataObject = {
-        $type: "PropertyFilterSpec",
-        propSet: [{ $type: "PropertySpec", type: obj.type, all: false, pathSet: [...paths] }],
-        objectSet: [{ $type: "ObjectSpec", obj, skip: false }],
-      };
+    const spec: DataObject = {
+      $type: "PropertyFilterSpec",
+      propSet: [{ $type: "PropertySpec", type: obj.type, all: false, pathSet: [...paths] }],
+      objectSet: [{ $type: "ObjectSpec", obj, skip: false }],
+    };
+    /** A collector with the filter, in the current session (collectors die with their session). */
+    const open = async (): Promise<{ pc: MoRef; generation: number }> => {
+      const pc = (await this.session.invoke(
+        "CreatePropertyCollector",
+        content.propertyCollector,
+        {},
+        optionsOf(options.signal),
+      )) as MoRef;
+      const generation = this.session.generation;
       await this.session.invoke(
         "CreateFilter",
         pc,
         { spec, partialUpdates: false },
         optionsOf(options.signal),
       );
+      return { pc, generation };
+    };
+    let collector = await open();
+    const props: Record<string, unknown> = {};
+    try {
       let version = "";
       for (;;) {
         if (options.signal?.aborted) throw abortError(options.signal, obj);
@@ -84,12 +90,22 @@ export class PropertyWaiter {
         }
         const untilProgress = options.onProgress ? nextProgress - now : Infinity;
         const waitMs = Math.max(1000, Math.min(deadline - now, untilProgress, 20_000));
-        const updates = (await this.session.invoke(
-          "WaitForUpdatesEx",
-          pc,
-          { version, options: { $type: "WaitOptions", maxWaitSeconds: Math.ceil(waitMs / 1000) } },
-          optionsOf(options.signal),
-        )) as Record<string, unknown> | undefined;
+        let updates: Record<string, unknown> | undefined;
+        try {
+          updates = (await this.session.invoke(
+            "WaitForUpdatesEx",
+            collector.pc,
+            { version, options: { $type: "WaitOptions", maxWaitSeconds: Math.ceil(waitMs / 1000) } },
+            optionsOf(options.signal),
+          )) as Record<string, unknown> | undefined;
+        } catch (error) {
+          // The session was renewed meanwhile: its collector is gone; read afresh in the new one.
+          const renewed = this.session.generation !== collector.generation;
+          if (!renewed || !isVimFault(error, "ManagedObjectNotFound")) throw error;
+          collector = await open();
+          version = "";
+          continue;
+        }
         if (updates) {
           version = String(updates.version ?? version);
           if (applyUpdates(updates, props)) throw new WaitedObjectGoneError(`${obj.value} was deleted`);
@@ -104,7 +120,7 @@ export class PropertyWaiter {
       if (options.signal?.aborted) throw abortError(options.signal, obj);
       throw error;
     } finally {
-      await this.session.invoke("DestroyPropertyCollector", pc, {}).catch(() => undefined);
+      await this.session.invoke("DestroyPropertyCollector", collector.pc, {}).catch(() => undefined);
     }
   }
 }

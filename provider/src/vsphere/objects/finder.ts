@@ -22,6 +22,13 @@ export class NotFoundError extends VSphereError {
   }
 }
 
+/**
+ * The datacenter that relative paths are resolved in cannot be determined (named but missing, or
+ * not named while vCenter has several). Not a {@link NotFoundError}: it is about the connection's
+ * datacenter setting, not about the input being resolved.
+ */
+export class DatacenterNotFoundError extends VSphereError {}
+
 /** Groups of vim25 types that the same input may name. */
 export const objectKinds = {
   virtualMachine: ["VirtualMachine"],
@@ -64,10 +71,18 @@ export class Finder {
     const content = await this.client.serviceContent();
     let ref: MoRef;
     if (nameOrId) {
-      ref = await this.resolveAbsolute(
-        nameOrId.startsWith("/") || looksLikeId(nameOrId) ? nameOrId : `/${nameOrId}`,
-        objectKinds.datacenter,
-      );
+      try {
+        ref = await this.resolveAbsolute(
+          nameOrId.startsWith("/") || looksLikeId(nameOrId) ? nameOrId : `/${nameOrId}`,
+          objectKinds.datacenter,
+        );
+      } catch (error) {
+        if (!(error instanceof NotFoundError)) throw error;
+        const names = await this.datacenterNames();
+        throw new DatacenterNotFoundError(
+          `the datacenter "${nameOrId}" (the provider's \`datacenter\`) does not exist: ${error.message}; vCenter has ${names.length ? names.join(", ") : "no datacenter"}`,
+        );
+      }
     } else {
       const all = await this.client.properties.retrieveView({
         container: content.rootFolder,
@@ -77,11 +92,10 @@ export class Finder {
       });
       const dcs = [...all.values()];
       if (dcs.length !== 1) {
-        throw new NotFoundError(
+        throw new DatacenterNotFoundError(
           dcs.length === 0
             ? "vCenter has no datacenter"
             : `vCenter has ${dcs.length} datacenters (${dcs.map((d) => String(d.props.name)).join(", ")}): set the provider's \`datacenter\``,
-          "",
         );
       }
       ref = dcs[0]!.obj;
@@ -93,7 +107,7 @@ export class Finder {
       "networkFolder",
       "datastoreFolder",
     ]);
-    if (!c) throw new NotFoundError(`datacenter "${nameOrId}" does not exist`, nameOrId ?? "");
+    if (!c) throw new DatacenterNotFoundError(`the datacenter "${nameOrId}" does not exist`);
     return {
       ref,
       name: String(c.props.name),
@@ -102,6 +116,17 @@ export class Finder {
       networkFolder: c.props.networkFolder as MoRef,
       datastoreFolder: c.props.datastoreFolder as MoRef,
     };
+  }
+
+  private async datacenterNames(): Promise<string[]> {
+    const content = await this.client.serviceContent();
+    const all = await this.client.properties.retrieveView({
+      container: content.rootFolder,
+      types: ["Datacenter"],
+      recursive: true,
+      paths: ["name"],
+    });
+    return [...all.values()].map((d) => String(d.props.name));
   }
 
   /**

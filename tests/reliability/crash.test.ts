@@ -1,0 +1,123 @@
+/**
+ * A plugin killed (SIGKILL) right after it sent InstantClone_Task: the engine keeps no record
+ * of the resource (as after a pending create, the next up checks it afresh with a new random
+ * seed, so an auto-named VM gets another name), while vSphere finishes the clone. The next up
+ * must find that VM by its URN tag and adopt it: no duplicate, no orphan.
+ */
+import { ProviderRpcError, type Stack } from "../harness";
+import { account, base, container, eventually, failureOf, Lab, VM } from "./support";
+
+let lab: Lab;
+
+beforeAll(async () => {
+  lab = await Lab.start();
+});
+
+afterAll(async () => {
+  await lab?.stop();
+});
+
+/** VMs tagged with `urn` in the inventory now. */
+async function vmsTagged(urn: string) {
+  return (await lab.sim.inventory()).virtualMachines.filter((v) => v.extraConfig["bonneville.urn"] === urn);
+}
+
+/**
+ * Runs `up`, kills its plugin with SIGKILL as soon as the simulator has received
+ * InstantClone_Task (held there by injected latency), and waits until vSphere has made
+ * the clone the dead plugin asked for.
+ */
+async function upKilledMidClone(stack: Stack, program: Parameters<Stack["up"]>[0], urn: string) {
+  await lab.sim.resetStats();
+  await lab.sim.addFault({ method: "InstantClone_Task", latencyMs: 1500 });
+  const up = failureOf(() => stack.up(program));
+  await eventually("InstantClone_Task reaching the simulator", async () =>
+    ((await lab.sim.stats()).calls.InstantClone_Task ?? 0) > 0 ? true : undefined,
+  );
+  const plugin = lab.lastPlugin!;
+  await plugin.kill("SIGKILL");
+  const error = await up;
+  expect(error).toBeInstanceOf(ProviderRpcError);
+  expect((error as ProviderRpcError).initFailure).toBeUndefined();
+  await lab.sim.clearFaults();
+  const [orphan] = await eventually("the clone the killed plugin asked for", async () => {
+    const found = await vmsTagged(urn);
+    return found.length > 0 ? found : undefined;
+  });
+  return orphan!;
+}
+
+describe("a plugin killed right after InstantClone_Task was sent", () => {
+  it("the next up adopts the auto-named VM by its URN tag instead of making a second one", async () => {
+    const stack = lab.stack();
+    const { host, parent } = base("crash");
+    const vm = container("web", parent, { labels: { tier: "front" } });
+    await stack.up([host, parent]);
+    const urn = stack.urn(VM, "web");
+
+    const orphan = await upKilledMidClone(stack, [host, parent, vm], urn);
+    expect(stack.get("web")).toBeUndefined();
+    expect(orphan.extraConfig["bonneville.managed"]).toBe("true");
+
+    const result = await stack.up([host, parent, vm]);
+    expect(result.steps.find((s) => s.name === "web")!.op).toBe("create");
+    expect(stack.get("web")!.id).toBe(orphan.id);
+    expect((await vmsTagged(urn)).map((v) => v.id)).toEqual([orphan.id]);
+    await lab.engine.waitFor((m) => m.urn === urn && m.message.includes(`adopting`));
+
+    // The adopted VM carries the name this create asked for, so the state is settled.
+    const entry = stack.get("web")!;
+    expect(entry.outputs.name).toBe(entry.inputs.name);
+    const again = await stack.up([host, parent, vm]);
+    expect(again.steps.map((s) => s.op)).toEqual(["same", "same", "same"]);
+    expect(await account(lab)).toEqual({ orphaned: [], missing: [] });
+
+    await stack.destroy();
+    expect(await account(lab)).toEqual({ orphaned: [], missing: [] });
+  });
+
+  it("the next up adopts an explicitly named VM too", async () => {
+    const stack = lab.stack();
+    const { host, parent } = base("named");
+    const vm = container("api", parent, { name: "api-0" });
+    await stack.up([host, parent]);
+    const urn = stack.urn(VM, "api");
+
+    const orphan = await upKilledMidClone(stack, [host, parent, vm], urn);
+    expect(orphan.name).toBe("api-0");
+
+    await stack.up([host, parent, vm]);
+    expect(stack.get("api")!.id).toBe(orphan.id);
+    expect((await vmsTagged(urn)).map((v) => v.id)).toEqual([orphan.id]);
+    expect(await account(lab)).toEqual({ orphaned: [], missing: [] });
+    await stack.destroy();
+  });
+
+  it("a VM whose spec differs from the new inputs is not adopted, and is reported instead of duplicated by name", async () => {
+    const stack = lab.stack();
+    const { host, parent } = base("changed");
+    await stack.up([host, parent]);
+    const urn = stack.urn(VM, "db");
+    const orphan = await upKilledMidClone(
+      stack,
+      [host, parent, container("db", parent, { name: "db-0", image: "postgres:16" })],
+      urn,
+    );
+
+    // The program changed meanwhile: the old clone is not this resource's VM any more.
+    const error = await failureOf(() =>
+      stack.up([host, parent, container("db", parent, { name: "db-0", image: "postgres:17" })]),
+    );
+    expect(error.message).toContain(`name: a VM named "db-0" already exists in folder`);
+    expect(error.message).toContain(orphan.id);
+    expect((await vmsTagged(urn)).map((v) => v.id)).toEqual([orphan.id]);
+    await lab.operator(async (client) => {
+      const { VirtualMachine, MoRef } = await import("../../provider/src/vsphere");
+      const stale = new VirtualMachine(client, new MoRef("VirtualMachine", orphan.id));
+      await stale.powerOff();
+      await stale.destroy();
+    });
+    await stack.destroy();
+    expect(await account(lab)).toEqual({ orphaned: [], missing: [] });
+  });
+});
