@@ -322,18 +322,37 @@ export class Stack {
         const created = await this.create(rpc, base, checked.inputs, preview, timeouts.create);
         ctx.record(urn, created.properties);
         ctx.steps.push({ name: declaration.name, urn, op: "replace", outputs: created.properties, diff });
-      } else if (diff.changes === "some") {
-        const updated = await rpc.update({
-          urn,
-          id: old.id,
-          olds: old.outputs,
-          news: checked.inputs,
-          oldInputs: old.inputs,
-          preview,
-          timeout: timeouts.update ?? 0,
-        });
-        if (!preview)
-          this.state.set(urn, { ...old, ...base, inputs: checked.inputs, outputs: updated.properties });
+      } else if (diff.changes === "some" || (old.initErrors?.length ?? 0) > 0) {
+        // Like the engine, a resource whose initialisation failed gets an Update (a retry) even without changes.
+        let updated: { properties: WireProperties };
+        try {
+          updated = await rpc.update({
+            urn,
+            id: old.id,
+            olds: old.outputs,
+            news: checked.inputs,
+            oldInputs: old.inputs,
+            preview,
+            timeout: timeouts.update ?? 0,
+          });
+        } catch (error) {
+          if (error instanceof ProviderRpcError && error.initFailure && !preview) {
+            const failure = error.initFailure;
+            this.state.set(urn, {
+              ...old,
+              ...base,
+              inputs: checked.inputs,
+              outputs: failure.properties,
+              initErrors: failure.reasons,
+            });
+          }
+          throw error;
+        }
+        if (!preview) {
+          const { initErrors: _cleared, ...rest } = old;
+          void _cleared;
+          this.state.set(urn, { ...rest, ...base, inputs: checked.inputs, outputs: updated.properties });
+        }
         ctx.record(urn, updated.properties);
         ctx.steps.push({ name: declaration.name, urn, op: "update", outputs: updated.properties, diff });
       } else {

@@ -267,6 +267,44 @@ describe("initialisation failures", () => {
   });
 });
 
+describe("retrying an initialisation failure", () => {
+  it("the next up finishes a parent that was not ready in time, without cloning again", async () => {
+    const later = await Sim.start({ BONNEVILLE_SIM_READY_MS: "2500" });
+    try {
+      const stack = new Stack({
+        plugin: () => startPlugin(),
+        config: {
+          vsphereServer: later.url,
+          user: later.user,
+          password: secret(later.password),
+          thumbprint: later.thumbprint,
+        },
+      });
+      const parent = (timeout: number) =>
+        resource(PARENT, "p", {
+          source: "bonneville-source",
+          resourcePoolId: "DC0_C0/Resources",
+          readyTimeoutSeconds: timeout,
+        });
+      await expect(stack.up([parent(1)])).rejects.toThrow(/readyTimeoutSeconds \(1 s\)/);
+      const id = stack.get("p")!.id;
+      expect(stack.get("p")!.initErrors).toHaveLength(1);
+      const retried = await stack.up([parent(60)]);
+      expect(retried.steps.find((s) => s.name === "p")!.op).toBe("update");
+      expect(stack.get("p")!.id).toBe(id);
+      expect(stack.get("p")!.initErrors).toBeUndefined();
+      const out = stack.outputs<Record<string, unknown>>("p");
+      expect(out.powerState).toBe("poweredOn");
+      const vm = (await later.inventory()).virtualMachines.find((v) => v.id === id)!;
+      expect(vm.extraConfig["guestinfo.bonneville.ready"]).toBe("true");
+      expect((await later.inventory()).virtualMachines.filter((v) => v.name === out.name)).toHaveLength(1);
+      await stack.destroy();
+    } finally {
+      await later.stop();
+    }
+  });
+});
+
 describe("deleting a ContainerHost", () => {
   it("refuses while it holds VMs, naming them; forceDestroy deletes Bonneville's VMs", async () => {
     const stack = newStack();

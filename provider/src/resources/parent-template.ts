@@ -30,7 +30,7 @@ import {
   SOURCE_KEY,
   URN_KEY,
 } from "./common";
-import { ResourceInitError, ValidationError, WaitTimeoutError } from "./errors";
+import { BonnevilleError, ResourceInitError, ValidationError, WaitTimeoutError } from "./errors";
 import type {
   CheckInfo,
   CheckResult,
@@ -278,11 +278,34 @@ async function create(
     { signal },
   );
   // From here the VM exists: any failure is an initialisation failure carrying its ID.
+  return bringUp(ctx, vm, inputs, host);
+}
+
+/**
+ * Powers the parent on (when it is not) and waits until its guest is ready to fork. A failure is
+ * an initialisation failure carrying the VM's ID and what vSphere has, so the engine keeps the VM
+ * and the next `up` retries through {@link update}.
+ */
+async function bringUp(
+  ctx: OperationContext,
+  vm: VirtualMachine,
+  inputs: PropertyMap,
+  host?: MoRef,
+): Promise<{ id: string; outputs: PropertyMap }> {
+  const name = String(inputs.name);
   let readySeconds: number;
   try {
-    ctx.progress(`powering on parent ${name} (${vm.id})`);
-    await vm.powerOn(host, { signal });
+    const before = await vm.read(["runtime.powerState", "config.extraConfig"]);
+    if (!before)
+      throw new BonnevilleError(`parent ${vm.id} no longer exists: run refresh, then up to create it again`);
     const started = Date.now();
+    if (before["runtime.powerState"] !== "poweredOn") {
+      ctx.progress(`powering on parent ${name} (${vm.id})`);
+      await vm.powerOn(host, { signal: ctx.signal });
+    } else if (extraConfigOf(before["config.extraConfig"]).get(READY_KEY) === "true") {
+      const info = await vm.info();
+      if (info) return { id: vm.id, outputs: outputsOf(inputs, info, Number(inputs.readySeconds ?? 0)) };
+    }
     await waitUntilReady(ctx, vm, name, Number(inputs.readyTimeoutSeconds ?? 300));
     readySeconds = seconds(Date.now() - started);
   } catch (error) {
@@ -372,14 +395,20 @@ function sameNetworks(given: unknown, actual: readonly string[]): boolean {
   );
 }
 
+/**
+ * Only readyTimeoutSeconds changes in place; an update also finishes a parent whose create was
+ * interrupted (powered off, or not yet ready), which is how the engine retries an init failure.
+ */
 async function update(
-  _ctx: OperationContext,
-  _id: string,
+  ctx: OperationContext,
+  id: string,
   olds: PropertyMap,
   news: PropertyMap,
 ): Promise<PropertyMap> {
-  // Only readyTimeoutSeconds updates in place, and it matters at create only.
-  return { ...olds, readyTimeoutSeconds: news.readyTimeoutSeconds ?? 300 };
+  const client = await ctx.client();
+  const inputs = { ...olds, readyTimeoutSeconds: news.readyTimeoutSeconds ?? 300 };
+  const { outputs } = await bringUp(ctx, new VirtualMachine(client, new MoRef("VirtualMachine", id)), inputs);
+  return outputs;
 }
 
 async function deleteParent(ctx: OperationContext, id: string): Promise<void> {
