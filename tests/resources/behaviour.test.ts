@@ -207,7 +207,7 @@ describe("initialisation failures", () => {
         expect(progress.length).toBeGreaterThanOrEqual(1);
         expect(progress[0]!.message).toMatch(/ready to fork: \d s of 3 s \(power: poweredOn\)/);
         expect(progress[0]!.urn).toBe(watched.get("waited")!.urn);
-        const error = await watched.up([waited, timedOut]).then(
+        const error = await watched.up([timedOut]).then(
           () => undefined,
           (e: unknown) => e as ProviderRpcError,
         );
