@@ -1,123 +1,187 @@
 /**
- * The demo on the embedded vSphere: one parent per ESXi host, six containers
- * forked from them by instant clone, a table of what was made, then a clean
- * inventory again.
+ * `make demo`: deploys examples/container-pool to the embedded vSphere and takes it down again.
+ *
+ * With the Pulumi CLI on PATH: `pulumi up --yes`, then `pulumi destroy --yes` (local file backend in
+ * a temporary directory). Without it: the same program under Pulumi's mock runtime, every resource
+ * created and deleted by the real plugin over gRPC. Either way it prints the container VMs the
+ * program exported, checks that the inventory is back to what the simulator started with, and
+ * stops everything it started.
+ *
+ * Usage: npx ts-node --transpile-only scripts/demo.ts [--engine auto|cli|mock] [--count N] [--config key=value]...
+ *   --engine  auto (default): the CLI when `pulumi` is on PATH, else the mock runtime
+ *   --count   how many containers (the program's `count` config; default 6)
+ *   --config  any other config value of the program, e.g. --config image=nginx:1.28
+ * Interrupted (SIGINT, SIGTERM), it stops the plugin and the simulator before it exits.
  */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { Sim, simBinary } from "../tests/support/sim";
 import {
-  ClusterComputeResource,
-  VSphereClient,
-  VirtualMachine,
-  networkTarget,
-  objectKinds,
-  type MoRef,
-} from "../provider/src/vsphere";
-import { Sim } from "../tests/support/sim";
+  projectName,
+  runWithMockRuntime,
+  type DemoRunOptions,
+  type DemoRunResult,
+} from "./demo-mock-runtime";
+import { findPulumiCli, runWithPulumiCli } from "./demo-pulumi-cli";
+import { containerRows, formatContainerTable, inventoryChanges } from "./demo-report";
 
-const containers = Number(process.env.BONNEVILLE_DEMO_CONTAINERS ?? 6);
+const repoRoot = path.resolve(__dirname, "..");
+const programDir = path.join(repoRoot, "examples", "container-pool");
 
-function table(rows: readonly (readonly string[])[]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ")).join("\n");
+/** The demo was started wrongly or found the machine unprepared. */
+class DemoSetupError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "DemoSetupError";
+  }
 }
 
-async function main(): Promise<void> {
-  const started = Date.now();
-  const sim = await Sim.start();
-  const client = new VSphereClient({
-    url: sim.url,
-    user: sim.user,
-    password: sim.password,
-    thumbprint: sim.thumbprint,
-  });
-  try {
-    console.log(`embedded vSphere serving at ${sim.url} (certificate ${sim.thumbprint.slice(0, 23)}…)`);
-    const dc = await client.find.datacenter();
-    const cluster = (await new ClusterComputeResource(
-      client,
-      await client.find.resolve("DC0_C0", objectKinds.cluster, "host"),
-    ).info())!;
-    const hostNames = new Map<string, string>();
-    for (const [id, c] of await client.properties.retrieve(cluster.hosts, ["name"]))
-      hostNames.set(id, String(c.props.name));
-    console.log(
-      `datacenter ${dc.name}, cluster ${cluster.name} with hosts ${[...hostNames.values()].join(", ")}\n`,
+/** The deployment ran but left the inventory changed. */
+class InventoryNotCleanError extends Error {
+  constructor(
+    readonly added: readonly string[],
+    readonly removed: readonly string[],
+    cause?: unknown,
+  ) {
+    super(
+      [
+        cause instanceof Error ? cause.message : cause !== undefined ? String(cause) : "",
+        added.length ? `left behind: ${added.join(", ")}` : "",
+        removed.length ? `removed from the initial inventory: ${removed.join(", ")}` : "",
+      ]
+        .filter(Boolean)
+        .join("; "),
+      { cause },
     );
+    this.name = "InventoryNotCleanError";
+  }
+}
 
-    const source = new VirtualMachine(
-      client,
-      await client.find.resolve("bonneville-source", objectKinds.virtualMachine, "vm"),
-    );
-    const parents = await Promise.all(
-      cluster.hosts.map((host, i) =>
-        source.clone(dc.vmFolder, `demo-parent-${i}`, {
-          location: { pool: cluster.rootPool, host },
-          powerOn: true,
-        }),
-      ),
-    );
-    for (const p of parents) {
-      for (;;) {
-        const info = await p.info();
-        if (info?.extraConfig.get("guestinfo.bonneville.ready") === "true") break;
-        await new Promise((r) => setTimeout(r, 100));
+interface DemoArgs {
+  readonly engine: "auto" | "cli" | "mock";
+  readonly config: Readonly<Record<string, string>>;
+}
+
+const usage = "usage: demo.ts [--engine auto|cli|mock] [--count N] [--config key=value]...";
+
+function parseArgs(args: readonly string[]): DemoArgs {
+  let engine: DemoArgs["engine"] = "auto";
+  const config: Record<string, string> = {};
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    const eq = arg.indexOf("=");
+    const flag = arg.startsWith("--") && eq > 0 ? arg.slice(0, eq) : arg;
+    if (!["--engine", "--count", "--config"].includes(flag)) {
+      throw new DemoSetupError(`unknown argument "${arg}"; ${usage}`);
+    }
+    const value = flag === arg ? args[++i] : arg.slice(eq + 1);
+    if (value === undefined) throw new DemoSetupError(`${flag} needs a value; ${usage}`);
+    if (flag === "--engine") {
+      if (value !== "auto" && value !== "cli" && value !== "mock") {
+        throw new DemoSetupError(`--engine is "${value}"; expected auto, cli or mock`);
       }
+      engine = value;
+    } else if (flag === "--count") {
+      if (!/^\d+$/.test(value)) throw new DemoSetupError(`--count is "${value}"; expected a whole number`);
+      config.count = value;
+    } else {
+      const at = value.indexOf("=");
+      if (at <= 0) throw new DemoSetupError(`--config is "${value}"; expected key=value`);
+      config[value.slice(0, at)] = value.slice(at + 1);
     }
-    console.log(`${parents.length} parents running and ready to fork\n`);
+  }
+  return { engine, config };
+}
 
-    const networks: MoRef[] = [
-      await client.find.resolve("DC0_DVPG0", objectKinds.portGroup, "network"),
-      await client.find.resolve("DC0_DVPG1", objectKinds.portGroup, "network"),
-    ];
-    const parentInfo = await Promise.all(parents.map((p) => p.info()));
-    const results = await Promise.all(
-      Array.from({ length: containers }, async (_, i) => {
-        const parent = parents[i % parents.length]!;
-        const nic = parentInfo[i % parents.length]!.nics[0]!;
-        const target = await networkTarget(client, networks[i % networks.length]!);
-        const t0 = Date.now();
-        const vm = await parent.instantClone(
-          `demo-web-${i}`,
-          { nicNetworks: new Map([[nic.key, { nic, target }]]) },
-          {
-            "guestinfo.bonneville.version": "1",
-            "guestinfo.bonneville.image": "nginx:1.27",
-            "bonneville.managed": "true",
-          },
+/** The builds the demo runs: the simulator, the plugin and the SDK the program imports. */
+function checkBuilt(): void {
+  const needed = [
+    [simBinary, "the embedded vSphere"],
+    [path.join(repoRoot, "provider", "dist", "server", "main.js"), "the plugin"],
+    [path.join(repoRoot, "sdk", "nodejs", "bin", "index.js"), "the SDK"],
+  ] as const;
+  const missing = needed.filter(([file]) => !fs.existsSync(file)).map(([, what]) => what);
+  if (missing.length > 0)
+    throw new DemoSetupError(`${missing.join(", ")} not built; run \`make build\` (or \`make demo\`)`);
+}
+
+async function main(argv: readonly string[]): Promise<void> {
+  const args = parseArgs(argv);
+  checkBuilt();
+  const log = (line: string): void => void process.stdout.write(`${line}\n`);
+
+  const cli = args.engine === "mock" ? undefined : findPulumiCli();
+  if (args.engine === "cli" && !cli) throw new DemoSetupError("--engine cli: no `pulumi` on PATH");
+
+  const sim = await Sim.start();
+  const interrupted = new AbortController();
+  const onSignal = (signal: NodeJS.Signals): void => {
+    log(`${signal}: stopping the plugin and the embedded vSphere`);
+    interrupted.abort();
+    void sim.stop().finally(() => process.exit(130));
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  try {
+    const before = await sim.inventory();
+    log(
+      `embedded vSphere at ${sim.url} (${before.hosts.length} ESXi hosts, ${before.virtualMachines.length} VMs)`,
+    );
+    const options: DemoRunOptions = {
+      programDir,
+      project: projectName(programDir),
+      stack: "demo",
+      vsphere: sim,
+      config: args.config,
+      log,
+      signal: interrupted.signal,
+    };
+    let result: DemoRunResult | undefined;
+    let failure: unknown;
+    try {
+      if (cli) {
+        log(`deploying ${path.relative(repoRoot, programDir)} with ${cli}`);
+        result = await runWithPulumiCli(cli, options);
+      } else {
+        log(
+          `no Pulumi CLI on PATH: running ${path.relative(repoRoot, programDir)} under Pulumi's mock runtime, ` +
+            `its resources made by the real plugin`,
         );
-        return { vm, seconds: (Date.now() - t0) / 1000, network: target.name };
-      }),
-    );
-    const rows: string[][] = [["NAME", "VM ID", "HOST", "NETWORK", "MAC", "CLONE"]];
-    for (const r of results) {
-      const info = (await r.vm.info())!;
-      rows.push([
-        info.name,
-        info.ref.value,
-        hostNames.get(info.host?.value ?? "") ?? "?",
-        r.network,
-        info.nics[0]?.macAddress ?? "",
-        `${r.seconds.toFixed(2)}s`,
-      ]);
+        result = await runWithMockRuntime(options);
+      }
+    } catch (error) {
+      failure = error;
     }
-    console.log(table(rows));
 
-    await Promise.all(
-      [...results.map((r) => r.vm), ...parents].map(async (vm) => {
-        await vm.powerOff();
-        await vm.destroy();
-      }),
+    // Whether or not the deployment worked, everything it made must be gone again.
+    const changes = inventoryChanges(before, await sim.inventory());
+    const clean = changes.added.length === 0 && changes.removed.length === 0;
+    if (failure !== undefined) {
+      if (!clean) throw new InventoryNotCleanError(changes.added, changes.removed, failure);
+      log("cleaned up: the inventory is as it started");
+      throw failure;
+    }
+    if (!clean) throw new InventoryNotCleanError(changes.added, changes.removed);
+
+    const rows = containerRows(result!.outputs);
+    log("");
+    log(formatContainerTable(rows));
+    log("");
+    const hosts = new Set(rows.map((r) => r.hostId)).size;
+    log(
+      `${rows.length} container VMs on ${hosts} ESXi hosts, deployed in ${result!.upSeconds.toFixed(1)}s; ` +
+        `${result!.resources} resources deleted again, inventory as it started`,
     );
-    const left = (await sim.inventory()).virtualMachines.filter((vm) => vm.name.startsWith("demo-"));
-    if (left.length) throw new Error(`left behind: ${left.map((v) => v.name).join(", ")}`);
-    console.log(`\ndeleted ${results.length} containers and ${parents.length} parents; inventory clean`);
-    console.log(`total ${((Date.now() - started) / 1000).toFixed(1)}s, ${client.calls.total} SOAP calls`);
+    // performance.now() counts from the start of this process.
+    log(`total ${(performance.now() / 1000).toFixed(1)}s`);
   } finally {
-    await client.close();
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
     await sim.stop();
   }
 }
 
-main().catch((err: unknown) => {
-  console.error(`demo failed: ${err instanceof Error ? err.message : String(err)}`);
-  process.exit(1);
+main(process.argv.slice(2)).catch((error: unknown) => {
+  process.stderr.write(`demo failed: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = 1;
 });

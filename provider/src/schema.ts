@@ -76,6 +76,8 @@ export function generateSchema(options: GenerateSchemaOptions): PackageSchema {
       if (property.default !== undefined) required.add(name);
     }
     for (const name of Object.keys(schema.outputProperties)) required.add(name);
+    // Every resource names its object itself when `name` is omitted, so its output always has one.
+    if ("name" in schema.inputProperties) required.add("name");
     resources[resourceType.token] = {
       description: schema.description,
       inputProperties,

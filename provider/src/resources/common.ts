@@ -239,9 +239,9 @@ export function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** Seconds with one decimal, for outputs such as `cloneSeconds`. */
+/** Seconds to the millisecond, for outputs such as `cloneSeconds`. */
 export function seconds(ms: number): number {
-  return Math.round(ms / 100) / 10;
+  return Math.round(ms) / 1000;
 }
 
 /** Replaces characters a vSphere or container name may not hold with `-`. */

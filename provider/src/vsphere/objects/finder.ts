@@ -138,8 +138,37 @@ export class Finder {
     return this.resolved.get(key, async () => {
       if (looksLikeId(input) || input.startsWith("/")) return this.resolveAbsolute(input, types);
       const dc = await this.datacenter(datacenter);
-      return this.resolveAbsolute(`/${dc.name}/${kind}/${input.replace(/^\.?\//, "")}`, types, input);
+      const relative = input.replace(/^\.?\//, "");
+      try {
+        return await this.resolveAbsolute(`/${dc.name}/${kind}/${relative}`, types, input);
+      } catch (error) {
+        // A bare name (an ESXi host inside a cluster, a VM in a subfolder) is found by name when unique.
+        if (!(error instanceof NotFoundError) || relative.includes("/")) throw error;
+        return this.findByName(dc, relative, types, error);
+      }
     });
+  }
+
+  /** The one object of `types` named `name` in the datacenter; none or several is a NotFoundError. */
+  private async findByName(
+    dc: DatacenterInfo,
+    name: string,
+    types: readonly string[],
+    notAtPath: NotFoundError,
+  ): Promise<MoRef> {
+    const found = await this.client.properties.retrieveView({
+      container: dc.ref,
+      types,
+      recursive: true,
+      paths: ["name"],
+    });
+    const matches = [...found.values()].filter((c) => c.props.name === name).map((c) => c.obj);
+    if (matches.length === 1) return matches[0]!;
+    if (matches.length === 0) throw notAtPath;
+    throw new NotFoundError(
+      `"${name}" names ${matches.length} objects in datacenter ${dc.name} (${matches.map((m) => m.value).join(", ")}): give an inventory path or an ID`,
+      name,
+    );
   }
 
   /** Forgets cached lookups (after objects were deleted or renamed). */

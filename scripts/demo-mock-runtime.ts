@@ -1,0 +1,141 @@
+/**
+ * `make demo` without the Pulumi CLI: the example program runs in this process under Pulumi's mock
+ * runtime, and its resources are created — then deleted — by the real plugin ({@link PluginEngine}).
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as yaml from "js-yaml";
+import type * as pulumiSdk from "@pulumi/pulumi";
+import { PACKAGE_NAME } from "../provider/src/provider-config";
+import { secret, type WireProperties } from "../tests/harness";
+import type { SimEndpoint } from "../tests/support/sim";
+import { PluginEngine } from "./demo-plugin-engine";
+
+/** What a demo run needs. */
+export interface DemoRunOptions {
+  /** The Pulumi project directory (Pulumi.yaml, package.json, the program). */
+  readonly programDir: string;
+  /** The project name (Pulumi.yaml's `name`). */
+  readonly project: string;
+  readonly stack: string;
+  /** The vCenter to deploy to. */
+  readonly vsphere: SimEndpoint;
+  /** The program's own configuration, by key without the project prefix (`count` → "6"). */
+  readonly config: Readonly<Record<string, string>>;
+  readonly log: (line: string) => void;
+  /** Aborted when the demo is interrupted: stop the plugin (or the CLI) at once. */
+  readonly signal?: AbortSignal;
+}
+
+/** What the deployment produced. */
+export interface DemoRunResult {
+  /** The stack outputs, secrets revealed. */
+  readonly outputs: Record<string, unknown>;
+  /** Resources created and deleted again. */
+  readonly resources: number;
+  /** Seconds of the deployment (the `up`) alone. */
+  readonly upSeconds: number;
+}
+
+/** The program did not run to completion. */
+export class ProgramFailedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ProgramFailedError";
+  }
+}
+
+/** The default provider's configuration for a vCenter (the password as a secret). */
+export function providerConfig(vsphere: SimEndpoint): WireProperties {
+  return {
+    vsphereServer: vsphere.url,
+    user: vsphere.user,
+    password: secret(vsphere.password),
+    thumbprint: vsphere.thumbprint,
+  };
+}
+
+/** The project name from the directory's Pulumi.yaml. */
+export function projectName(programDir: string): string {
+  const file = path.join(programDir, "Pulumi.yaml");
+  const project = yaml.load(fs.readFileSync(file, "utf8")) as { name?: unknown } | undefined;
+  if (typeof project?.name !== "string") throw new ProgramFailedError(`${file} has no project name`);
+  return project.name;
+}
+
+/**
+ * Runs the program under the mock runtime with the plugin doing the work, then deletes everything
+ * it made, whether the program succeeded or not. Rejects with the first failure.
+ */
+export async function runWithMockRuntime(options: DemoRunOptions): Promise<DemoRunResult> {
+  // The copy of @pulumi/pulumi the program itself loads (mocks are per copy).
+  const pulumi = require(
+    require.resolve("@pulumi/pulumi", { paths: [options.programDir] }),
+  ) as typeof pulumiSdk;
+  const engine = await PluginEngine.start({
+    project: options.project,
+    stack: options.stack,
+    providerConfig: providerConfig(options.vsphere),
+    log: options.log,
+  });
+  options.signal?.addEventListener("abort", () => void engine.close(), { once: true });
+  // After a failed registration, outputs that nothing awaits reject; engine.failed reports the cause.
+  const ignore = (): void => undefined;
+  process.on("unhandledRejection", ignore);
+  const cwd = process.cwd();
+  let result: { outputs: Record<string, unknown>; upSeconds: number } | undefined;
+  let failure: unknown;
+  try {
+    await engine.install(pulumi);
+    pulumi.runtime.setAllConfig(stackConfig(options), [`${PACKAGE_NAME}:password`]);
+    const started = performance.now();
+    process.chdir(options.programDir);
+    const run = pulumi.runtime
+      .runInPulumiStack(async () => {
+        const program = require(options.programDir) as unknown;
+        return typeof program === "function"
+          ? ((await (program as () => unknown)()) as pulumiSdk.Inputs)
+          : program;
+      })
+      .then(async (outputs) => {
+        await pulumi.runtime.disconnect();
+        return { outputs: (outputs ?? {}) as Record<string, unknown> };
+      });
+    run.catch(ignore);
+    const outcome = await Promise.race([run, engine.failed.then((error) => ({ error }))]);
+    if ("error" in outcome) {
+      // The engine stops at a failed step: nothing new starts, what is running finishes.
+      await engine.settled();
+      throw outcome.error;
+    }
+    result = { outputs: outcome.outputs, upSeconds: (performance.now() - started) / 1000 };
+  } catch (error) {
+    failure = error;
+  } finally {
+    process.chdir(cwd);
+  }
+
+  let resources = 0;
+  try {
+    options.log(`deleting what the program made, dependents first`);
+    resources = await engine.destroy();
+  } catch (error) {
+    failure ??= error;
+  } finally {
+    await engine.close();
+    process.off("unhandledRejection", ignore);
+  }
+  if (failure !== undefined) throw failure;
+  return { ...result!, resources };
+}
+
+/** The stack configuration the program sees: its own keys under the project, the provider's under `bonneville:`. */
+function stackConfig(options: DemoRunOptions): Record<string, string> {
+  const config: Record<string, string> = {};
+  for (const [key, value] of Object.entries(options.config)) config[`${options.project}:${key}`] = value;
+  config[`${PACKAGE_NAME}:vsphereServer`] = options.vsphere.url;
+  config[`${PACKAGE_NAME}:user`] = options.vsphere.user;
+  config[`${PACKAGE_NAME}:password`] = options.vsphere.password;
+  config[`${PACKAGE_NAME}:thumbprint`] = options.vsphere.thumbprint;
+  return config;
+}
