@@ -66,7 +66,7 @@ function program(options: {
     source: "bonneville-source",
     resourcePoolId: output(host, "resourcePoolId"),
     folderId: output(host, "folderId"),
-    host: "DC0_C0/DC0_C0_H1",
+    host: "DC0_C0_H1",
     networks: [networkOf(host, "bridge")],
   });
   const vms: ResourceDeclaration[] = [];
