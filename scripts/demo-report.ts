@@ -64,7 +64,7 @@ export function formatContainerTable(rows: readonly ContainerRow[]): string {
       `${row.host} (${row.hostId})`,
       row.network,
       row.mac,
-      `${row.cloneSeconds.toFixed(1)}s`,
+      row.cloneSeconds < 1 ? `${Math.round(row.cloneSeconds * 1000)} ms` : `${row.cloneSeconds.toFixed(2)} s`,
     ]);
   }
   const widths = lines[0]!.map((_, column) => Math.max(...lines.map((line) => line[column]!.length)));
