@@ -1,0 +1,798 @@
+/**
+ * `bonneville docker-api` driven by the real docker CLI (/usr/local/bin/docker, client 28.x) against an
+ * embedded vSphere of its own: a ContainerHost and a ParentTemplate made by the resource functions,
+ * then `docker version`, `info`, `network ls`, `run -d`, `ps`, `ps -a --filter label=…`, `inspect`,
+ * `stop` and `rm`, each output checked against the simulator's inventory, which is as it was at the end.
+ * Also: the listen policy (no non-loopback address without TLS client verification, TLS with client
+ * certificates works), Docker's error form for unsupported endpoints, created-then-started containers,
+ * the agent's failure, `docker wait`, and containers a Pulumi program owns.
+ */
+import { execFile, execFileSync, spawn, type ChildProcess } from "node:child_process";
+import * as fs from "node:fs";
+import * as http from "node:http";
+import * as os from "node:os";
+import * as path from "node:path";
+import { Sim, repoRoot, type SimInventory, type SimInventoryVM } from "../support/sim";
+import { VSphereClient } from "../../provider/src/vsphere";
+import { containerHost, containerVm, parentTemplate } from "../../provider/src/resources";
+import type { OperationContext, PropertyMap, ProviderConfig } from "../../provider/src/resources";
+import { ensurePluginBuilt } from "../harness/plugin";
+
+const DOCKER = "/usr/local/bin/docker";
+const bonnevilleBin = path.join(repoRoot, "provider", "bin", "bonneville");
+
+let sim: Sim;
+let client: VSphereClient;
+let config: ProviderConfig;
+let before: SimInventory;
+let withHost: SimInventory;
+let hostId: string;
+let hostName: string;
+let folderId: string;
+let bridgeId: string;
+let parentId: string;
+let endpoint: Endpoint;
+let dockerConfig: string;
+
+function context(urn: string): OperationContext {
+  return {
+    client: () => Promise.resolve(client),
+    urn,
+    signal: new AbortController().signal,
+    progress: () => undefined,
+    config,
+  };
+}
+
+/** A running `bonneville docker-api` process. */
+interface Endpoint {
+  readonly child: ChildProcess;
+  readonly dockerHost: string;
+  stderr(): string;
+  stop(): Promise<number | null>;
+}
+
+/** Environment of the endpoint: the simulator's connection, as a user would export it. */
+function endpointEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("VSPHERE_")) env[k] = v;
+  return {
+    ...env,
+    VSPHERE_SERVER: sim.url,
+    VSPHERE_USER: sim.user,
+    VSPHERE_PASSWORD: sim.password,
+    VSPHERE_THUMBPRINT: sim.thumbprint,
+  };
+}
+
+/** Starts the endpoint with `flags` and reads its DOCKER_HOST line. */
+async function startEndpoint(flags: readonly string[]): Promise<Endpoint> {
+  const child = spawn(bonnevilleBin, ["docker-api", ...flags], {
+    env: endpointEnv(),
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const dockerHost = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`endpoint not ready in 30 s: ${stderr}`)), 30_000);
+    child.stdout!.on("data", (d: Buffer) => {
+      stdout += d.toString();
+      const m = /DOCKER_HOST=(\S+)/.exec(stdout);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`endpoint exited with ${code}: ${stderr}`));
+    });
+  });
+  return {
+    child,
+    dockerHost,
+    stderr: () => stderr,
+    stop: async () => {
+      if (child.exitCode === null) child.kill("SIGTERM");
+      return exited;
+    },
+  };
+}
+
+/** Runs `bonneville` to completion (for start-up refusals). */
+function runBonneville(
+  args: readonly string[],
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(bonnevilleBin, args, { env: endpointEnv(), stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.once("exit", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+interface DockerResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs the real docker CLI against `host` (default: the test's endpoint) with a private config dir. */
+function docker(
+  args: readonly string[],
+  options: { host?: string; tls?: readonly string[] } = {},
+): Promise<DockerResult> {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("DOCKER_")) env[k] = v;
+  env.DOCKER_CONFIG = dockerConfig;
+  env.DOCKER_CLI_HINTS = "false";
+  const argv = [...(options.tls ?? []), "-H", options.host ?? endpoint.dockerHost, ...args];
+  return new Promise((resolve) => {
+    execFile(DOCKER, argv, { env, timeout: 60_000 }, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === "number" ? error.code : -1) : 0;
+      resolve({ code, stdout: String(stdout), stderr: String(stderr) });
+    });
+  });
+}
+
+/** The rows of a docker table output (`ps`, `network ls`), each split on runs of 2+ spaces. */
+function rows(output: string): string[][] {
+  return output
+    .trim()
+    .split("\n")
+    .slice(1)
+    .filter((line) => line.trim() !== "")
+    .map((line) => line.trim().split(/\s{2,}/));
+}
+
+/** A raw HTTP request to the endpoint (for answers the CLI rewords). */
+function rawRequest(
+  method: string,
+  urlPath: string,
+): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {
+  const { hostname, port } = new URL(endpoint.dockerHost.replace(/^tcp:/, "http:"));
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: hostname, port, method, path: urlPath }, (res) => {
+      let body = "";
+      res.on("data", (d: Buffer) => (body += d.toString()));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+/** A raw request that resolves once the response headers arrive; `body` resolves when it ends. */
+function rawResponse(method: string, urlPath: string): Promise<{ status: number; body: Promise<string> }> {
+  const { hostname, port } = new URL(endpoint.dockerHost.replace(/^tcp:/, "http:"));
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: hostname, port, method, path: urlPath }, (res) => {
+      const body = new Promise<string>((done) => {
+        let text = "";
+        res.on("data", (d: Buffer) => (text += d.toString()));
+        res.on("end", () => done(text));
+      });
+      resolve({ status: res.statusCode ?? 0, body });
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+function vmNamed(inventory: SimInventory, name: string): SimInventoryVM | undefined {
+  return inventory.virtualMachines.find((v) => v.name === name && v.pool === hostId);
+}
+
+function decoded(vm: SimInventoryVM, key: string): unknown {
+  return JSON.parse(Buffer.from(vm.extraConfig[key]!, "base64").toString("utf8"));
+}
+
+const vmIds = (inventory: SimInventory) => inventory.virtualMachines.map((v) => v.id).sort();
+
+/** Builds provider/dist when its sources changed (the command runs compiled code). */
+function ensureCliBuilt(): void {
+  ensurePluginBuilt();
+  const main = path.join(repoRoot, "provider", "dist", "cli", "main.js");
+  if (fs.existsSync(main)) return;
+  execFileSync(process.execPath, [
+    path.join(repoRoot, "node_modules", "typescript", "bin", "tsc"),
+    "-p",
+    path.join(repoRoot, "provider", "tsconfig.json"),
+  ]);
+}
+
+beforeAll(async () => {
+  ensureCliBuilt();
+  dockerConfig = fs.mkdtempSync(path.join(os.tmpdir(), "bonneville-docker-config-"));
+  sim = await Sim.start({ BONNEVILLE_SIM_READY_MS: "200" });
+  before = await sim.inventory();
+  config = {
+    vsphereServer: sim.url,
+    user: sim.user,
+    password: sim.password,
+    allowUnverifiedSsl: false,
+    thumbprint: sim.thumbprint,
+  };
+  client = new VSphereClient({
+    url: sim.url,
+    user: sim.user,
+    password: sim.password,
+    thumbprint: sim.thumbprint,
+  });
+  const hostInputs = containerHost.check(
+    {
+      name: "docker-host",
+      cluster: "DC0_C0",
+      bridgeSwitch: "DVS0",
+      containerNetworks: { frontend: "DC0_DVPG1" },
+    },
+    undefined,
+    { name: "docker-host" },
+  );
+  expect(hostInputs.failures).toEqual([]);
+  const host = await containerHost.create(
+    context("urn:pulumi:test::docker::bonneville:index:ContainerHost::host"),
+    hostInputs.inputs,
+  );
+  hostId = host.id;
+  hostName = String(host.outputs.name);
+  folderId = String(host.outputs.folderId);
+  bridgeId = String(host.outputs.bridgePortGroupId);
+  const parentInputs = parentTemplate.check(
+    {
+      name: "docker-parent",
+      source: "bonneville-source",
+      resourcePoolId: hostId,
+      folderId,
+      networks: [bridgeId],
+    },
+    undefined,
+    { name: "docker-parent" },
+  );
+  expect(parentInputs.failures).toEqual([]);
+  const parent = await parentTemplate.create(
+    context("urn:pulumi:test::docker::bonneville:index:ParentTemplate::parent"),
+    parentInputs.inputs,
+  );
+  parentId = parent.id;
+  withHost = await sim.inventory();
+  endpoint = await startEndpoint([
+    "--host-id",
+    hostId,
+    "--parent-id",
+    parentId,
+    "--listen",
+    "tcp://127.0.0.1:0",
+    "--network",
+    "frontend=DC0_DVPG1",
+    "--start-timeout",
+    "60",
+  ]);
+});
+
+afterAll(async () => {
+  await endpoint?.stop();
+  await client?.close();
+  await sim?.stop();
+  if (dockerConfig) fs.rmSync(dockerConfig, { recursive: true, force: true });
+});
+
+describe("bonneville docker-api with the docker CLI", () => {
+  it("prints the DOCKER_HOST it listens on, on loopback", () => {
+    expect(endpoint.dockerHost).toMatch(/^tcp:\/\/127\.0\.0\.1:\d+$/);
+  });
+
+  it("docker version negotiates API 1.47 and names the engine", async () => {
+    const result = await docker(["version"]);
+    expect(result.stderr).toBe("");
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/API version:\s+1\.47 \(downgraded from 1\.\d+\)/);
+    expect(result.stdout).toContain("Server: Bonneville (containers as vSphere VMs forked by Instant Clone)");
+    expect(result.stdout).toMatch(/API version:\s+1\.47 \(minimum version 1\.24\)/);
+    expect(result.stdout).toMatch(/Version:\s+0\.\d+\.\d+/);
+  });
+
+  it("docker info describes the ContainerHost", async () => {
+    const result = await docker(["info"]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/ Containers: 0\n/);
+    expect(result.stdout).toContain(" Storage Driver: vsphere-instant-clone");
+    expect(result.stdout).toContain(`  ContainerHost: ${hostName} (${hostId})`);
+    expect(result.stdout).toContain(`  ParentTemplate: docker-parent (${parentId})`);
+    expect(result.stdout).toContain(` Name: ${hostName}`);
+    expect(result.stdout).toContain(" Swarm: inactive");
+    expect(result.stdout).toContain(" OSType: linux");
+  });
+
+  it("docker network ls lists the host's bridge and its configured network", async () => {
+    const result = await docker(["network", "ls"]);
+    expect(result.code).toBe(0);
+    const table = rows(result.stdout);
+    expect(table.map((r) => r.slice(1))).toEqual([
+      ["bridge", "vsphere-portgroup", "local"],
+      ["frontend", "vsphere-portgroup", "local"],
+    ]);
+    for (const r of table) expect(r[0]).toMatch(/^[0-9a-f]{12}$/);
+    const inspect = JSON.parse((await docker(["network", "inspect", "bridge"])).stdout) as Record<
+      string,
+      unknown
+    >[];
+    expect(inspect[0]!.Options).toEqual({
+      "com.bonneville.port-group-id": bridgeId,
+      "com.bonneville.port-group-name": `${hostName}-bridge`,
+      "com.bonneville.source": "bridge",
+    });
+  });
+
+  let webId: string;
+  let webVm: SimInventoryVM;
+
+  it("docker run -d --name web nginx:1.27 records the image and forks one container VM", async () => {
+    await sim.resetStats();
+    const result = await docker([
+      "run",
+      "-d",
+      "--name",
+      "web",
+      "--label",
+      "app=web",
+      "-e",
+      "MODE=test",
+      "nginx:1.27",
+    ]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^[0-9a-f]{64}\n$/);
+    webId = result.stdout.trim();
+    expect(result.stderr).toContain("Unable to find image 'nginx:1.27' locally");
+    expect(result.stderr).toContain(
+      "Recorded nginx:1.27 for ContainerHost docker-host: nothing is downloaded here",
+    );
+    const stats = await sim.stats();
+    expect(stats.calls.InstantClone_Task).toBe(1);
+    expect(stats.calls.CloneVM_Task).toBeUndefined();
+
+    const inventory = await sim.inventory();
+    expect(inventory.virtualMachines).toHaveLength(withHost.virtualMachines.length + 1);
+    webVm = vmNamed(inventory, "web")!;
+    expect(webVm).toBeDefined();
+    expect(webVm.powerState).toBe("poweredOn");
+    expect(webVm.folder).toBe(folderId);
+    expect(webVm.networks).toEqual([bridgeId]);
+    expect(webVm.extraConfig["bonneville.managed"]).toBe("true");
+    expect(webVm.extraConfig["bonneville.role"]).toBe("container");
+    expect(webVm.extraConfig["bonneville.parent"]).toBe(parentId);
+    expect(webVm.extraConfig["bonneville.urn"]).toBe(`urn:bonneville:docker-api::${hostId}::web`);
+    expect(webVm.extraConfig["guestinfo.bonneville.image"]).toBe("nginx:1.27");
+    expect(webVm.extraConfig["guestinfo.bonneville.status"]).toBe("running");
+    expect(decoded(webVm, "guestinfo.bonneville.labels")).toEqual({ app: "web" });
+    expect(decoded(webVm, "guestinfo.bonneville.env")).toEqual({ MODE: "test" });
+  });
+
+  it("docker ps shows web running", async () => {
+    const result = await docker(["ps"]);
+    expect(result.code).toBe(0);
+    const table = rows(result.stdout);
+    expect(table).toHaveLength(1);
+    const [id, image, , , status, name] = table[0]!;
+    expect(id).toBe(webId.slice(0, 12));
+    expect(image).toBe("nginx:1.27");
+    expect(status).toMatch(/^Up /);
+    expect(name).toBe("web");
+  });
+
+  it("docker ps -a --filter label=… selects by label", async () => {
+    const hit = await docker([
+      "ps",
+      "-a",
+      "--filter",
+      "label=app=web",
+      "--format",
+      '{{.Names}} {{.Label "app"}}',
+    ]);
+    expect(hit.code).toBe(0);
+    expect(hit.stdout).toBe("web web\n");
+    const miss = await docker(["ps", "-a", "--filter", "label=app=db", "--format", "{{.Names}}"]);
+    expect(miss.stdout).toBe("");
+    const byName = await docker(["ps", "-a", "--filter", "name=we", "--filter", "status=running", "-q"]);
+    expect(byName.stdout).toBe(`${webId.slice(0, 12)}\n`);
+  });
+
+  it("docker inspect web reports the VM's state, spec, network and identity", async () => {
+    const result = await docker(["inspect", "web"]);
+    expect(result.code).toBe(0);
+    const [c] = JSON.parse(result.stdout) as Record<string, any>[]; // eslint-disable-line @typescript-eslint/no-explicit-any
+    expect(c!.Id).toBe(webId);
+    expect(c!.Name).toBe("/web");
+    expect(c!.State).toMatchObject({ Status: "running", Running: true, ExitCode: 0, Error: "" });
+    expect(c!.Config).toMatchObject({
+      Image: "nginx:1.27",
+      Hostname: "web",
+      Labels: { app: "web" },
+      Env: ["MODE=test"],
+    });
+    expect(c!.HostConfig.NetworkMode).toBe("bridge");
+    expect(c!.NetworkSettings.Networks.bridge.IPAddress).toBe(webVm.ipAddress);
+    expect(c!.NetworkSettings.Networks.bridge.MacAddress).toMatch(/^00:50:56:/);
+    expect(c!.Bonneville).toMatchObject({
+      Urn: `urn:bonneville:docker-api::${hostId}::web`,
+      VmId: webVm.id,
+      ManagedBy: "docker-api",
+      ParentId: parentId,
+      PowerState: "poweredOn",
+      AgentStatus: "running",
+    });
+  });
+
+  it("Pulumi's ContainerVM read sees the same container", async () => {
+    const read = await containerVm.read(context("urn:any"), webVm.id, undefined);
+    expect(read!.outputs).toMatchObject({
+      name: "web",
+      image: "nginx:1.27",
+      labels: { app: "web" },
+      env: { MODE: "test" },
+      powerState: "poweredOn",
+      containerStatus: "running",
+      portGroupIds: [bridgeId],
+    });
+  });
+
+  it("docker stop web powers the VM off and ps -a shows it exited", async () => {
+    const result = await docker(["stop", "web"]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe("web\n");
+    expect(vmNamed(await sim.inventory(), "web")!.powerState).toBe("poweredOff");
+    expect((await docker(["ps", "-q"])).stdout).toBe("");
+    const all = rows((await docker(["ps", "-a"])).stdout);
+    expect(all).toHaveLength(1);
+    expect(all[0]![4]).toBe("Exited (137)");
+    const inspect = JSON.parse((await docker(["inspect", "web"])).stdout) as {
+      State: Record<string, unknown>;
+    }[];
+    expect(inspect[0]!.State).toMatchObject({ Status: "exited", Running: false, ExitCode: 137 });
+  });
+
+  it("docker rm web destroys the VM, leaving the host's inventory as it was", async () => {
+    const result = await docker(["rm", "web"]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe("web\n");
+    expect((await docker(["ps", "-a", "-q"])).stdout).toBe("");
+    expect(vmIds(await sim.inventory())).toEqual(vmIds(withHost));
+  });
+
+  it("docker images lists the recorded reference", async () => {
+    const result = await docker(["images", "--format", "{{.Repository}}:{{.Tag}} {{.Size}}"]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe("nginx:1.27 0B\n");
+  });
+
+  it("docker create only records the container; docker start forks it", async () => {
+    const created = await docker(["create", "--name", "later", "--network", "frontend", "nginx:1.27"]);
+    expect(created.stderr).toBe(
+      "WARNING: attaching (docker run without -d, docker start -a) is not supported by Bonneville's Docker API: the container's output stays in its VM's guest; run containers detached (docker run -d)\n",
+    );
+    expect(created.code).toBe(0);
+    expect(vmIds(await sim.inventory())).toEqual(vmIds(withHost));
+    expect((await docker(["ps", "-a", "--format", "{{.Names}} {{.Status}}"])).stdout).toBe("later Created\n");
+
+    expect((await docker(["start", "later"])).code).toBe(0);
+    const vm = vmNamed(await sim.inventory(), "later")!;
+    expect(vm.networks).toEqual(["dvportgroup-15"]);
+    expect(vm.powerState).toBe("poweredOn");
+    expect((await docker(["ps", "--format", "{{.Names}} {{.Networks}}"])).stdout).toBe("later frontend\n");
+
+    expect((await docker(["rm", "later"])).stderr).toContain("it is running; stop it first");
+    expect((await docker(["rm", "-f", "later"])).code).toBe(0);
+    expect(vmIds(await sim.inventory())).toEqual(vmIds(withHost));
+  });
+
+  it("docker run fails with the agent's message when the guest cannot start the image", async () => {
+    const result = await docker(["run", "-d", "--name", "broken", "bonneville-sim/fail:1"]);
+    expect(result.code).toBe(125);
+    expect(result.stderr).toContain(
+      "its guest agent could not start it: pull bonneville-sim/fail:1: not found",
+    );
+    const state = JSON.parse((await docker(["inspect", "broken"])).stdout) as {
+      State: Record<string, unknown>;
+    }[];
+    expect(state[0]!.State).toMatchObject({
+      Status: "exited",
+      ExitCode: 128,
+      Error: "pull bonneville-sim/fail:1: not found",
+    });
+    expect((await docker(["rm", "-f", "broken"])).code).toBe(0);
+    expect(vmIds(await sim.inventory())).toEqual(vmIds(withHost));
+  });
+
+  it("docker wait returns the exit code when the container is killed", async () => {
+    expect((await docker(["run", "-d", "--name", "waited", "nginx:1.27"])).code).toBe(0);
+    // The endpoint answers the wait's headers at once (the docker CLI relies on it) and its body on exit.
+    const waiting = await rawResponse("POST", "/v1.47/containers/waited/wait?condition=next-exit");
+    expect(waiting.status).toBe(200);
+    expect((await docker(["kill", "waited"])).code).toBe(0);
+    expect(JSON.parse(await waiting.body)).toEqual({ StatusCode: 137, Error: null });
+    const result = await docker(["wait", "waited"]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe("137\n");
+    expect((await docker(["rm", "waited"])).code).toBe(0);
+  });
+
+  it("lists a container a Pulumi program owns, hides its env values and refuses to change it", async () => {
+    const urn = "urn:pulumi:test::docker::bonneville:index:ContainerVM::api";
+    const checked = containerVm.check(
+      {
+        name: "pulumi-api",
+        parentId,
+        image: "nginx:1.27",
+        env: { API_TOKEN: "token-never-shown" },
+        labels: { owner: "pulumi" },
+        resourcePoolId: hostId,
+        folderId,
+      },
+      undefined,
+      { name: "api" },
+    );
+    const made = await containerVm.create(context(urn), checked.inputs);
+    try {
+      const listed = await docker([
+        "ps",
+        "--filter",
+        "label=owner=pulumi",
+        "--format",
+        "{{.Names}} {{.State}}",
+      ]);
+      expect(listed.stdout).toBe("pulumi-api running\n");
+      const inspect = await docker(["inspect", "pulumi-api"]);
+      expect(inspect.stdout).not.toContain("token-never-shown");
+      const [c] = JSON.parse(inspect.stdout) as {
+        Config: { Env: string[] };
+        Bonneville: Record<string, string>;
+      }[];
+      expect(c!.Config.Env).toEqual(["API_TOKEN=(set by Pulumi; not shown)"]);
+      expect(c!.Bonneville).toMatchObject({ ManagedBy: "pulumi", Urn: urn, VmId: made.id });
+      const stop = await docker(["stop", "pulumi-api"]);
+      expect(stop.code).not.toBe(0);
+      expect(stop.stderr).toContain(`cannot stop container pulumi-api: a Pulumi program owns it (${urn})`);
+      const rm = await docker(["rm", "-f", "pulumi-api"]);
+      expect(rm.stderr).toContain("cannot remove container pulumi-api: a Pulumi program owns it");
+      expect(vmNamed(await sim.inventory(), "pulumi-api")!.powerState).toBe("poweredOn");
+    } finally {
+      await containerVm.delete(context(urn), made.id, made.outputs as PropertyMap);
+    }
+    expect(vmIds(await sim.inventory())).toEqual(vmIds(withHost));
+  });
+
+  it("refuses what a container VM cannot honour, naming it", async () => {
+    const taken = await docker(["run", "-d", "--name", "docker-parent", "nginx:1.27"]);
+    expect(taken.code).toBe(125);
+    expect(taken.stderr).toContain(
+      `the name "docker-parent" is taken by VM ${parentId} in the ContainerHost's folder (VM names are unique in a folder)`,
+    );
+    const ports = await docker(["run", "-d", "-p", "8080:80", "nginx:1.27"]);
+    expect(ports.code).toBe(125);
+    expect(ports.stderr).toContain("publishing ports (-p, -P) is not supported by Bonneville's Docker API");
+    // Without -d the CLI attaches before it starts: the attach is refused (the CLI shows only the status,
+    // so the create's warning says why), and the container stays created, never forked.
+    const attached = await docker(["run", "--name", "foreground", "nginx:1.27"]);
+    expect(attached.code).toBe(1);
+    expect(attached.stderr).toContain(
+      "WARNING: attaching (docker run without -d, docker start -a) is not supported",
+    );
+    expect(attached.stderr).toContain("unable to upgrade to tcp, received 501");
+    expect((await docker(["ps", "-a", "--format", "{{.Names}} {{.Status}}"])).stdout).toBe(
+      "foreground Created\n",
+    );
+    expect((await docker(["rm", "foreground"])).code).toBe(0);
+    const network = await docker(["run", "-d", "--network", "backend", "nginx:1.27"]);
+    expect(network.stderr).toContain("network backend not found: this ContainerHost has bridge, frontend");
+    expect(vmIds(await sim.inventory())).toEqual(vmIds(withHost));
+  });
+
+  it("answers unsupported endpoints in Docker's error form, naming the feature", async () => {
+    const logs = await rawRequest("GET", "/v1.47/containers/web/logs?stdout=1");
+    expect(logs.status).toBe(501);
+    expect(logs.headers["content-type"]).toBe("application/json");
+    expect(JSON.parse(logs.body)).toEqual({
+      message:
+        "logs is not supported by Bonneville's Docker API: the container runs inside its own VM and the guest contract carries no channel for it (use the VM's console or your own tooling in the guest)",
+    });
+    const exec = await rawRequest("POST", "/containers/web/exec");
+    expect(exec.status).toBe(501);
+    expect((JSON.parse(exec.body) as { message: string }).message).toMatch(/^exec is not supported/);
+    const volumes = await docker(["volume", "ls"]);
+    expect(volumes.code).not.toBe(0);
+    expect(volumes.stderr).toContain("volumes is not supported by Bonneville's Docker API");
+    const unknown = await rawRequest("GET", "/v1.47/no/such/path");
+    expect(unknown.status).toBe(404);
+    expect(JSON.parse(unknown.body)).toEqual({ message: "page not found" });
+    const tooNew = await rawRequest("GET", "/v1.99/info");
+    expect(tooNew.status).toBe(400);
+    expect(JSON.parse(tooNew.body)).toEqual({
+      message:
+        "client API version 1.99 is newer than this endpoint's: it serves API versions 1.24 to 1.47 (docker clients negotiate this through /_ping)",
+    });
+    const ping = await rawRequest("HEAD", "/_ping");
+    expect(ping.status).toBe(200);
+    expect(ping.headers["api-version"]).toBe("1.47");
+    expect(ping.headers["ostype"]).toBe("linux");
+  });
+});
+
+describe("who may reach the endpoint", () => {
+  it("refuses to listen on a non-loopback address without TLS client-certificate verification", async () => {
+    const result = await runBonneville([
+      "docker-api",
+      "--host-id",
+      hostId,
+      "--parent-id",
+      parentId,
+      "--listen",
+      "tcp://0.0.0.0:0",
+    ]);
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toBe(
+      "bonneville docker-api: refusing to listen on 0.0.0.0:0 without TLS client-certificate verification: anyone who reaches this address would act on vSphere with the endpoint's credentials. Give --tls-cert, --tls-key and --tls-ca (clients then need a certificate signed by that CA: docker --tlsverify), or listen on loopback (tcp://127.0.0.1:0) or a unix socket\n",
+    );
+  });
+
+  it("refuses TLS without the CA that verifies clients", async () => {
+    const result = await runBonneville([
+      "docker-api",
+      "--host-id",
+      hostId,
+      "--parent-id",
+      parentId,
+      "--listen",
+      "tcp://0.0.0.0:0",
+      "--tls-cert",
+      "cert.pem",
+      "--tls-key",
+      "key.pem",
+    ]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(
+      "TLS needs --tls-cert, --tls-key and --tls-ca together; missing --tls-ca",
+    );
+  });
+
+  it("with TLS, serves clients whose certificate the CA signed and rejects others", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bonneville-tls-"));
+    const tls = makeCertificates(dir);
+    const secured = await startEndpoint([
+      "--host-id",
+      hostId,
+      "--parent-id",
+      parentId,
+      "--listen",
+      "tcp://127.0.0.1:0",
+      "--tls-cert",
+      tls.serverCert,
+      "--tls-key",
+      tls.serverKey,
+      "--tls-ca",
+      tls.ca,
+    ]);
+    try {
+      const ok = await docker(["network", "ls", "--format", "{{.Name}}"], {
+        host: secured.dockerHost,
+        tls: ["--tlsverify", "--tlscacert", tls.ca, "--tlscert", tls.clientCert, "--tlskey", tls.clientKey],
+      });
+      expect(ok.stderr).toBe("");
+      expect(ok.stdout).toBe("bridge\n");
+      const anonymous = await docker(["network", "ls"], {
+        host: secured.dockerHost,
+        tls: ["--tls", "--tlscacert", tls.ca],
+      });
+      expect(anonymous.code).not.toBe(0);
+      expect(anonymous.stderr).toContain("certificate required");
+    } finally {
+      expect(await secured.stop()).toBe(0);
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("logs out of vCenter when stopped", async () => {
+    const sessionsBefore = (await sim.stats()).sessions;
+    const extra = await startEndpoint([
+      "--host-id",
+      hostId,
+      "--parent-id",
+      parentId,
+      "--listen",
+      "tcp://127.0.0.1:0",
+    ]);
+    expect((await sim.stats()).sessions).toBe(sessionsBefore + 1);
+    expect(await extra.stop()).toBe(0);
+    expect((await sim.stats()).sessions).toBe(sessionsBefore);
+  });
+});
+
+describe("afterwards", () => {
+  it("deleting the parent and the host leaves the inventory as it was before", async () => {
+    expect(await endpoint.stop()).toBe(0);
+    expect(vmIds(await sim.inventory())).toEqual(vmIds(withHost));
+    await parentTemplate.delete(context("urn:parent"), parentId, {});
+    await containerHost.delete(context("urn:host"), hostId, {
+      name: hostName,
+      folderId,
+      bridgePortGroupId: bridgeId,
+    });
+    const after = await sim.inventory();
+    expect(vmIds(after)).toEqual(vmIds(before));
+    expect(after.resourcePools.map((p) => p.id).sort()).toEqual(before.resourcePools.map((p) => p.id).sort());
+    expect(after.folders.map((f) => f.id).sort()).toEqual(before.folders.map((f) => f.id).sort());
+    expect(after.portGroups.map((p) => p.id).sort()).toEqual(before.portGroups.map((p) => p.id).sort());
+  });
+});
+
+/** A CA, a server certificate for 127.0.0.1 and a client certificate, made with openssl. */
+function makeCertificates(dir: string): {
+  ca: string;
+  serverCert: string;
+  serverKey: string;
+  clientCert: string;
+  clientKey: string;
+} {
+  const file = (name: string) => path.join(dir, name);
+  const openssl = (...args: string[]) => execFileSync("openssl", args, { stdio: "pipe" });
+  openssl(
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-keyout",
+    file("ca-key.pem"),
+    "-out",
+    file("ca.pem"),
+    "-days",
+    "1",
+    "-subj",
+    "/CN=bonneville-test-ca",
+  );
+  const sign = (name: string, subject: string, extensions: string) => {
+    fs.writeFileSync(file(`${name}.ext`), extensions);
+    openssl(
+      "req",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-keyout",
+      file(`${name}-key.pem`),
+      "-out",
+      file(`${name}.csr`),
+      "-subj",
+      subject,
+    );
+    openssl(
+      "x509",
+      "-req",
+      "-in",
+      file(`${name}.csr`),
+      "-CA",
+      file("ca.pem"),
+      "-CAkey",
+      file("ca-key.pem"),
+      "-CAcreateserial",
+      "-out",
+      file(`${name}-cert.pem`),
+      "-days",
+      "1",
+      "-extfile",
+      file(`${name}.ext`),
+    );
+  };
+  sign("server", "/CN=127.0.0.1", "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n");
+  sign("client", "/CN=bonneville-test-client", "extendedKeyUsage=clientAuth\n");
+  return {
+    ca: file("ca.pem"),
+    serverCert: file("server-cert.pem"),
+    serverKey: file("server-key.pem"),
+    clientCert: file("client-cert.pem"),
+    clientKey: file("client-key.pem"),
+  };
+}
