@@ -7,10 +7,9 @@
  * the outputs where the inputs were, and a preview never calls Create or Update (the host does not support
  * previews).
  */
-import { spawn } from "node:child_process";
 import type { ResourceProviderClient } from "@pulumi/pulumi/proto/provider_grpc_pb";
 import { protocol } from "../../provider/src/server/protocol";
-import { ensurePluginBuilt, repoRoot, type FakeEngine, type PluginProcess } from "./plugin";
+import { ensurePluginBuilt, repoRoot, spawnProvider, type FakeEngine, type PluginProcess } from "./plugin";
 import { ProviderRpc, ProviderRpcError, type CheckReply, type ConfigureReply, type DiffReply } from "./rpc";
 import { containsSecret, isSecret, reveal, secret, type WireProperties, type WireValue } from "./values";
 
@@ -28,68 +27,20 @@ export interface StartDynamicHostOptions {
 }
 
 /** Starts the dynamic-provider host as the engine does, reads its port and connects. */
-export async function startDynamicHost(options: StartDynamicHostOptions): Promise<PluginProcess> {
+export function startDynamicHost(options: StartDynamicHostOptions): Promise<PluginProcess> {
   ensurePluginBuilt(); // serialized providers require @bonneville/provider, i.e. provider/dist
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) if (!key.startsWith("VSPHERE_")) env[key] = value;
-  Object.assign(env, options.env ?? {});
-  const started = performance.now();
-  const child = spawn(process.execPath, [dynamicHostScript, options.engine.address], {
-    cwd: options.cwd ?? repoRoot,
-    env,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`host printed no port in 20s; stderr: ${stderr}`)),
-      20000,
-    );
-    child.stdout.on("data", (chunk: Buffer) => {
-      stdout += chunk.toString();
-      const newline = stdout.indexOf("\n");
-      if (newline >= 0) {
-        clearTimeout(timer);
-        const line = stdout.slice(0, newline).trim();
-        if (/^\d+$/.test(line)) resolve(Number(line));
-        else reject(new Error(`host's first stdout line is not a port: ${JSON.stringify(line)}`));
-      }
-    });
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`host exited with ${code} before printing its port; stderr: ${stderr}`));
-    });
-  });
-  const startupMs = performance.now() - started;
-  const rpc = await connectDynamicHost(`127.0.0.1:${port}`);
-  let closed: Promise<void> | undefined;
-  const kill = async (signal: NodeJS.Signals = "SIGINT"): Promise<number | null> => {
-    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-    const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
-    const code = await exited;
-    clearTimeout(timer);
-    return code;
-  };
-  return {
-    rpc,
-    port,
-    pid: child.pid!,
-    startupMs,
-    engine: options.engine,
-    stdout: () => stdout,
-    stderr: () => stderr,
-    kill,
-    close: () => {
-      closed ??= (async () => {
-        rpc.close();
-        await kill("SIGINT");
-      })();
-      return closed;
+  return spawnProvider(
+    {
+      what: "host",
+      command: process.execPath,
+      args: [dynamicHostScript, options.engine.address],
+      cwd: options.cwd ?? repoRoot,
+      ...(options.env ? { env: options.env } : {}),
+      portTimeoutMs: 20000,
+      engine: options.engine,
     },
-  };
+    connectDynamicHost,
+  );
 }
 
 /** Connects a {@link DynamicHostRpc} to `address` and waits until the channel is ready. */

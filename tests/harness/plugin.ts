@@ -160,21 +160,62 @@ function newestMtime(dir: string): number {
 /** Spawns `pulumi-resource-bonneville` as the engine does, reads its port and connects. */
 export async function startPlugin(options: StartPluginOptions = {}): Promise<PluginProcess> {
   ensurePluginBuilt();
+  const env: Record<string, string> = { ...(options.env ?? {}) };
+  if (options.memoryTypes) env.BONNEVILLE_PLUGIN_EXTRA_TYPES = memoryTypesModule;
+  return spawnProvider(
+    {
+      what: "plugin",
+      command: pluginExecutable,
+      args: [...(options.flags ?? []), ...(options.engine ? [options.engine.address] : [])],
+      env,
+      portTimeoutMs: 10000,
+      ...(options.engine ? { engine: options.engine } : {}),
+    },
+    connectProvider,
+  );
+}
+
+/** How to start a provider process (the plugin, or another program that speaks the protocol). */
+export interface SpawnProviderOptions {
+  /** What it is, for messages ("plugin"). */
+  readonly what: string;
+  readonly command: string;
+  readonly args: readonly string[];
+  /** Added to this process's environment, from which VSPHERE_* variables are removed first. */
+  readonly env?: Readonly<Record<string, string>>;
+  readonly cwd?: string;
+  /** How long it may take to print its port. */
+  readonly portTimeoutMs: number;
+  readonly engine?: FakeEngine;
+}
+
+/**
+ * Starts a provider process as the engine does: its first stdout line is its port; then connects
+ * with `connect`. The result kills the process (SIGINT, then SIGKILL after 5 s) when closed.
+ */
+export async function spawnProvider<R extends ProviderRpc>(
+  options: SpawnProviderOptions,
+  connect: (address: string) => Promise<R>,
+): Promise<PluginProcess & { readonly rpc: R }> {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) if (!key.startsWith("VSPHERE_")) env[key] = value;
   Object.assign(env, options.env ?? {});
-  if (options.memoryTypes) env.BONNEVILLE_PLUGIN_EXTRA_TYPES = memoryTypesModule;
-  const args = [...(options.flags ?? []), ...(options.engine ? [options.engine.address] : [])];
+  const { what } = options;
   const started = performance.now();
-  const child = spawn(pluginExecutable, args, { env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(options.command, [...options.args], {
+    env,
+    ...(options.cwd ? { cwd: options.cwd } : {}),
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let stdout = "";
   let stderr = "";
   child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(
-      () => reject(new Error(`plugin printed no port in 10s; stderr: ${stderr}`)),
-      10000,
+      () =>
+        reject(new Error(`${what} printed no port in ${options.portTimeoutMs / 1000}s; stderr: ${stderr}`)),
+      options.portTimeoutMs,
     );
     child.stdout.on("data", (chunk: Buffer) => {
       stdout += chunk.toString();
@@ -183,16 +224,16 @@ export async function startPlugin(options: StartPluginOptions = {}): Promise<Plu
         clearTimeout(timer);
         const line = stdout.slice(0, newline).trim();
         if (/^\d+$/.test(line)) resolve(Number(line));
-        else reject(new Error(`plugin's first stdout line is not a port: ${JSON.stringify(line)}`));
+        else reject(new Error(`${what}'s first stdout line is not a port: ${JSON.stringify(line)}`));
       }
     });
     void exited.then((code) => {
       clearTimeout(timer);
-      reject(new Error(`plugin exited with ${code} before printing its port; stderr: ${stderr}`));
+      reject(new Error(`${what} exited with ${code} before printing its port; stderr: ${stderr}`));
     });
   });
   const startupMs = performance.now() - started;
-  const rpc = await connectProvider(`127.0.0.1:${port}`);
+  const rpc = await connect(`127.0.0.1:${port}`);
   let closed: Promise<void> | undefined;
   const kill = async (signal: NodeJS.Signals = "SIGINT"): Promise<number | null> => {
     if (child.exitCode === null && child.signalCode === null) child.kill(signal);
