@@ -3,3 +3,4 @@ export * from "./values";
 export * from "./rpc";
 export * from "./plugin";
 export * from "./stack";
+export * from "./program";

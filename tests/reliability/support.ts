@@ -7,8 +7,11 @@
 import { Sim, type SimInventory } from "../support/sim";
 import {
   FakeEngine,
-  isUnknown,
+  HOST,
   isSecret,
+  networkOf,
+  PARENT,
+  VM,
   output,
   resource,
   secret,
@@ -16,15 +19,12 @@ import {
   startPlugin,
   type InputValue,
   type PluginProcess,
-  type ResolveContext,
   type ResourceDeclaration,
   type WireValue,
 } from "../harness";
 import { VSphereClient } from "../../provider/src/vsphere";
 
-export const HOST = "bonneville:index:ContainerHost";
-export const PARENT = "bonneville:index:ParentTemplate";
-export const VM = "bonneville:index:ContainerVM";
+export { HOST, PARENT, VM, networkOf } from "../harness";
 
 /** An embedded vSphere, a fake engine, and every plugin process started against them. */
 export class Lab {
@@ -127,14 +127,6 @@ export function container(
     image: "nginx:1.27",
     ...inputs,
   });
-}
-
-/** The port group ID of one of the host's networks (unknown in a preview before the host exists). */
-export function networkOf(host: ResourceDeclaration, network: string): InputValue {
-  return ({ output: out }: ResolveContext) => {
-    const networks = out(host, "networks");
-    return isUnknown(networks) ? networks : (networks as Record<string, string>)[network]!;
-  };
 }
 
 /** What vSphere holds beyond the baseline that no state entry accounts for, and state entries vSphere lacks. */

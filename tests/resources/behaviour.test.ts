@@ -15,11 +15,11 @@ import {
   Stack,
   startPlugin,
   type ResourceDeclaration,
+  HOST,
+  PARENT,
+  VM,
+  simStack,
 } from "../harness";
-
-const HOST = "bonneville:index:ContainerHost";
-const PARENT = "bonneville:index:ParentTemplate";
-const VM = "bonneville:index:ContainerVM";
 
 let sim: Sim;
 let before: SimInventory;
@@ -34,15 +34,7 @@ afterAll(async () => {
 });
 
 function newStack(): Stack {
-  return new Stack({
-    plugin: () => startPlugin(),
-    config: {
-      vsphereServer: sim.url,
-      user: sim.user,
-      password: secret(sim.password),
-      thumbprint: sim.thumbprint,
-    },
-  });
+  return simStack(sim);
 }
 
 function base(name: string, hostInputs: Record<string, unknown> = {}) {

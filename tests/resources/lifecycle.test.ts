@@ -13,16 +13,14 @@ import {
   secret,
   isSecret,
   Stack,
-  startPlugin,
   isUnknown,
-  type InputValue,
-  type ResolveContext,
   type ResourceDeclaration,
+  HOST,
+  PARENT,
+  VM,
+  simStack,
+  networkOf,
 } from "../harness";
-
-const HOST = "bonneville:index:ContainerHost";
-const PARENT = "bonneville:index:ParentTemplate";
-const VM = "bonneville:index:ContainerVM";
 
 let sim: Sim;
 let before: SimInventory;
@@ -37,15 +35,7 @@ afterAll(async () => {
 });
 
 function newStack(): Stack {
-  return new Stack({
-    plugin: () => startPlugin(),
-    config: {
-      vsphereServer: sim.url,
-      user: sim.user,
-      password: secret(sim.password),
-      thumbprint: sim.thumbprint,
-    },
-  });
+  return simStack(sim);
 }
 
 /** The program: a host with one extra network, a parent, and `count` containers alternating networks. */
@@ -84,14 +74,6 @@ function program(options: {
     );
   }
   return { host, parent, vms, all: [host, parent, ...vms] };
-}
-
-/** The port group ID of one of the host's networks (unknown in a preview before the host exists). */
-function networkOf(host: ResourceDeclaration, network: string): InputValue {
-  return ({ output: out }: ResolveContext) => {
-    const networks = out(host, "networks");
-    return isUnknown(networks) ? networks : (networks as Record<string, string>)[network]!;
-  };
 }
 
 /** SOAP methods that change the inventory. */
