@@ -7,6 +7,11 @@
 //	bonneville-peer -url https://127.0.0.1:8989/sdk -user U -password P \
 //	    -thumbprint AA:BB:... -parents vm-42,vm-43 -n 500 [-destroy]
 //
+// Each clone's spec has the shape Bonneville's ContainerVM sends: the name,
+// location.folder and location.pool (-folder, -pool), an edit of NIC 0 onto
+// the -network port group, and the same 17 option values (the guestinfo
+// contract from -image, -command, -env, -labels, and the bonneville.* keys).
+//
 // With -make-parents K it first clones the template bonneville-source into K
 // powered-on parents (one per host, round-robin), waits until each signals
 // guestinfo.bonneville.ready=true, and prints {"parents":[...],"wallMs":...};
@@ -14,9 +19,10 @@
 //
 // The result line: {"n","concurrency","parents","wallMs","createMs" (per
 // clone, in index order; -1 for a clone that failed),"createStats","soapCalls"
-// and "soapCallsTotal" (the create phase only),"setupSoapCalls" (login and
+// and "soapCallsTotal" (the create phase only),"createCpuMs" (this
+// process's CPU time over the create phase),"setupSoapCalls" (login and
 // look-ups),"destroyWallMs" (null without -destroy),"destroyMs",
-// "destroySoapCalls","destroySoapCallsTotal","errors"}. The exit status is 1
+// "destroySoapCalls","destroySoapCallsTotal","destroyCpuMs","errors"}. The exit status is 1
 // when any clone or destroy failed.
 package main
 
@@ -27,6 +33,7 @@ import (
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -40,6 +47,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/vmware/govmomi/object"
@@ -66,6 +74,9 @@ type options struct {
 	folder, pool        string
 	network             string
 	image               string
+	command, env        string
+	labels              string
+	urnPrefix           string
 	concurrency         int
 	destroy             bool
 	makeParents         int
@@ -86,6 +97,10 @@ func parseFlags() options {
 	flag.StringVar(&o.pool, "pool", "", "destination resource pool moref (default: the parent's pool)")
 	flag.StringVar(&o.network, "network", "", "port group moref to put NIC 0 on (location.deviceChange edit)")
 	flag.StringVar(&o.image, "image", "bench:latest", "guestinfo.bonneville.image for each clone")
+	flag.StringVar(&o.command, "command", "", "the container command as a JSON array (guestinfo.bonneville.command)")
+	flag.StringVar(&o.env, "env", "", "the container environment as a JSON object (guestinfo.bonneville.env)")
+	flag.StringVar(&o.labels, "labels", "", "labels as a JSON object; each clone's also gets \"index\" (guestinfo.bonneville.labels)")
+	flag.StringVar(&o.urnPrefix, "urn-prefix", "urn:pulumi:bench::peer::bonneville:index:ContainerVM::", "bonneville.urn of each clone: this prefix and the clone's name")
 	flag.IntVar(&o.concurrency, "concurrency", 0, "clones in flight at once (default n)")
 	flag.BoolVar(&o.destroy, "destroy", false, "after creating, power off and destroy every clone concurrently (timed separately)")
 	flag.IntVar(&o.makeParents, "make-parents", 0, "first clone "+templateName+" into K powered-on, ready parents, one per host")
@@ -102,6 +117,22 @@ func parseFlags() options {
 	}
 	if o.n > 0 && o.parents == "" && o.makeParents == 0 {
 		fail("-n needs -parents or -make-parents")
+	}
+	for _, f := range []struct{ name, value, kind string }{
+		{"-command", o.command, "array"}, {"-env", o.env, "object"}, {"-labels", o.labels, "object"},
+	} {
+		if f.value == "" {
+			continue
+		}
+		var v interface{}
+		if err := json.Unmarshal([]byte(f.value), &v); err != nil {
+			fail("%s %q is not JSON: %v", f.name, f.value, err)
+		}
+		_, isArray := v.([]interface{})
+		_, isObject := v.(map[string]interface{})
+		if (f.kind == "array" && !isArray) || (f.kind == "object" && !isObject) {
+			fail("%s %q must be a JSON %s", f.name, f.value, f.kind)
+		}
 	}
 	if o.prefix == "" {
 		o.prefix = "peer-" + strconv.FormatInt(time.Now().UnixNano()/int64(time.Millisecond), 36)
@@ -427,6 +458,71 @@ func describe(err error) string {
 	}
 }
 
+// optionValues is the extra config of clone i: the same keys, in the same
+// encodings, that Bonneville's ContainerVM writes (the guest contract of
+// docs/guest-contract.md and the bonneville.* ownership keys), so both clients
+// send clone specs of the same shape and size.
+func optionValues(o options, i int, name string, parent types.ManagedObjectReference) []types.BaseOptionValue {
+	encode := func(v interface{}) string {
+		b, _ := json.Marshal(v)
+		return base64.StdEncoding.EncodeToString(b)
+	}
+	encodeFlag := func(raw string, extra map[string]string) string {
+		if raw == "" && len(extra) == 0 {
+			return ""
+		}
+		var v interface{}
+		if raw != "" {
+			_ = json.Unmarshal([]byte(raw), &v) // validated in parseFlags
+		}
+		if len(extra) > 0 {
+			m, _ := v.(map[string]interface{})
+			if m == nil {
+				m = map[string]interface{}{}
+			}
+			for k, x := range extra {
+				m[k] = x
+			}
+			v = m
+		}
+		return encode(v)
+	}
+	type nic struct {
+		Name        string `json:"name"`
+		PortGroupID string `json:"portGroupId"`
+	}
+	var nics []nic
+	if o.network != "" {
+		nics = []nic{{Name: "nic0", PortGroupID: o.network}}
+	}
+	urn := o.urnPrefix + name
+	sum := sha256.Sum256([]byte(urn + "\x00" + parent.Value + o.image + o.command + o.env + o.network))
+	values := [][2]string{
+		{"guestinfo.bonneville.version", "1"},
+		{"guestinfo.bonneville.name", name},
+		{"guestinfo.bonneville.image", o.image},
+		{"guestinfo.bonneville.command", encodeFlag(o.command, nil)},
+		{"guestinfo.bonneville.env", encodeFlag(o.env, nil)},
+		{"guestinfo.bonneville.labels", encodeFlag(o.labels, map[string]string{"index": strconv.Itoa(i)})},
+		{"guestinfo.bonneville.networks", encode(nics)},
+		{"guestinfo.bonneville.generation", newGeneration()},
+		{"guestinfo.bonneville.status", ""},
+		{"guestinfo.bonneville.statusGeneration", ""},
+		{"guestinfo.bonneville.exitCode", ""},
+		{"guestinfo.bonneville.error", ""},
+		{"bonneville.managed", "true"},
+		{"bonneville.urn", urn},
+		{"bonneville.role", "container"},
+		{"bonneville.parent", parent.Value},
+		{"bonneville.specDigest", hex.EncodeToString(sum[:])[:32]},
+	}
+	out := make([]types.BaseOptionValue, len(values))
+	for k, kv := range values {
+		out[k] = &types.OptionValue{Key: kv[0], Value: kv[1]}
+	}
+	return out
+}
+
 // ---------------------------------------------------------------------------
 // The benchmark.
 
@@ -437,6 +533,7 @@ type result struct {
 	WallMs              float64        `json:"wallMs"`
 	CreateMs            []float64      `json:"createMs"`
 	CreateStats         latencyStats   `json:"createStats"`
+	CreateCPUMs         float64        `json:"createCpuMs"`
 	SoapCalls           map[string]int `json:"soapCalls"`
 	SoapCallsTotal      int            `json:"soapCallsTotal"`
 	SetupSoapCalls      map[string]int `json:"setupSoapCalls"`
@@ -444,6 +541,7 @@ type result struct {
 	DestroyMs           []float64      `json:"destroyMs,omitempty"`
 	DestroySoapCalls    map[string]int `json:"destroySoapCalls,omitempty"`
 	DestroySoapCallsTot int            `json:"destroySoapCallsTotal,omitempty"`
+	DestroyCPUMs        float64        `json:"destroyCpuMs,omitempty"`
 	Errors              []string       `json:"errors"`
 }
 
@@ -483,6 +581,15 @@ func summarize(values []float64) latencyStats {
 	}
 	return latencyStats{Min: ok[0], P50: pick(0.5), P95: pick(0.95), P99: pick(0.99), Max: ok[len(ok)-1],
 		Mean: math.Round(sum/float64(len(ok))*100) / 100}
+}
+
+// cpuTime is the CPU time (user + system) this process has used so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // runConcurrently calls f(i) for i in [0,n), at most limit at a time.
@@ -600,6 +707,7 @@ func main() {
 		errMu.Unlock()
 	}
 
+	cpuStart := cpuTime()
 	start := time.Now()
 	runConcurrently(o.n, o.concurrency, func(i int) {
 		name := fmt.Sprintf("%s-%d", o.prefix, i)
@@ -611,13 +719,7 @@ func main() {
 				Pool:         ref("ResourcePool", o.pool),
 				DeviceChange: edits[p],
 			},
-			Config: []types.BaseOptionValue{
-				&types.OptionValue{Key: "guestinfo.bonneville.version", Value: "1"},
-				&types.OptionValue{Key: "guestinfo.bonneville.name", Value: name},
-				&types.OptionValue{Key: "guestinfo.bonneville.image", Value: o.image},
-				&types.OptionValue{Key: "guestinfo.bonneville.generation", Value: newGeneration()},
-				&types.OptionValue{Key: "bonneville.managed", Value: "true"},
-			},
+			Config: optionValues(o, i, name, parents[p]),
 		}
 		t0 := time.Now()
 		vm, err := instantClone(ctx, c, parents[p], spec)
@@ -630,11 +732,13 @@ func main() {
 		clones[i] = vm
 	})
 	res.WallMs = ms(time.Since(start))
+	res.CreateCPUMs = ms(cpuTime() - cpuStart)
 	res.CreateStats = summarize(res.CreateMs)
 	res.SoapCalls, res.SoapCallsTotal = counter.take()
 
 	if o.destroy {
 		res.DestroyMs = make([]float64, o.n)
+		cpuStart := cpuTime()
 		start := time.Now()
 		runConcurrently(o.n, o.concurrency, func(i int) {
 			if clones[i].Value == "" {
@@ -651,6 +755,7 @@ func main() {
 		})
 		d := ms(time.Since(start))
 		res.DestroyWallMs = &d
+		res.DestroyCPUMs = ms(cpuTime() - cpuStart)
 		res.DestroySoapCalls, res.DestroySoapCallsTot = counter.take()
 	}
 

@@ -336,6 +336,28 @@ describe("object wrappers", () => {
 });
 
 describe("the shared task waiter", () => {
+  it("answers a wait for a task already pushed off the 200 recent tasks with one poll and one read", async () => {
+    // vCenter keeps the latest 200 tasks in TaskManager.recentTask, which the waiter's filter follows.
+    const own = connect();
+    try {
+      const target = template.ref;
+      const tasks: MoRef[] = [];
+      // Powering off a template fails at once: a finished task, cheap to make by the hundred.
+      for (let i = 0; i < 300; i++) tasks.push(await own.startTask("PowerOffVM_Task", target));
+      own.calls.reset();
+      const outcome = await own.waitForTask(tasks[0]!, { operation: "PowerOffVM_Task", target }).then(
+        () => "success",
+        (error: unknown) => (error instanceof TaskError ? error.fault.faultType : String(error)),
+      );
+      expect(outcome).not.toBe("success");
+      const calls = own.calls.snapshot();
+      expect(calls.WaitForUpdatesEx).toBe(1);
+      expect(calls.RetrievePropertiesEx).toBe(1);
+    } finally {
+      await own.close();
+    }
+  });
+
   it("completes 200 concurrent instant clones at no more than 2.2 SOAP calls per clone", async () => {
     const c = connect();
     const p = new VirtualMachine(c, parent.ref);

@@ -15,6 +15,7 @@ import {
   PropertyWaitTimeoutError,
   extraConfigOf,
   nicsOf,
+  NotFoundError,
   VirtualMachine,
   type NicInfo,
   type VirtualMachineInfo,
@@ -410,7 +411,7 @@ async function create(
     }
     throw explained;
   }
-  return finishCreate(ctx, vm, inputs, seconds(Date.now() - started));
+  return finishCreate(ctx, vm, inputs, seconds(Date.now() - started), false, extraConfig);
 }
 
 async function adoptable(
@@ -483,13 +484,15 @@ async function finishCreate(
   inputs: PropertyMap,
   cloneSeconds: number,
   adopted = false,
+  written?: Readonly<Record<string, string>>,
 ): Promise<{ id: string; outputs: PropertyMap }> {
   try {
     if (adopted) await settleAdopted(ctx, vm, inputs);
     else if (inputs.powerState === "poweredOff") await vm.powerOff({ signal: ctx.signal });
     if (inputs.waitForIp === true)
       await waitForGuest(ctx, vm, String(inputs.name), Number(inputs.waitTimeoutSeconds ?? 300));
-    const info = await vm.info();
+    const info =
+      written && inputs.waitForIp !== true ? await freshCloneInfo(vm, inputs, written) : await vm.info();
     if (!info) throw new BonnevilleError(`${vm.id} vanished right after it was created`);
     return { id: vm.id, outputs: outputsOf(inputs, info, cloneSeconds) };
   } catch (error) {
@@ -497,6 +500,43 @@ async function finishCreate(
     const partial = info ? outputsOf(inputs, info, cloneSeconds) : { ...inputs, vmId: vm.id };
     throw new ResourceInitError(vm.id, partial, [messageOf(error)], { cause: error });
   }
+}
+
+/**
+ * What outputs of a clone this create just forked need from vSphere: its UUID, network cards, power
+ * state, host and IP. The name and extra config are what the clone spec set (the agent cannot have
+ * reported on this generation yet, so the container is `starting`): reading them back, the extra
+ * config with the parent's inherited keys, would more than double what a create parses.
+ */
+async function freshCloneInfo(
+  vm: VirtualMachine,
+  inputs: PropertyMap,
+  written: Readonly<Record<string, string>>,
+): Promise<VirtualMachineInfo | undefined> {
+  const p = await vm.read([
+    "config.uuid",
+    "config.hardware.device",
+    "runtime.powerState",
+    "runtime.host",
+    "guest.ipAddress",
+  ]);
+  if (!p) return undefined;
+  return {
+    ref: vm.ref,
+    name: String(inputs.name),
+    uuid: String(p["config.uuid"] ?? ""),
+    template: false,
+    extraConfig: new Map(Object.entries(written)),
+    nics: nicsOf(p["config.hardware.device"]),
+    powerState: String(p["runtime.powerState"] ?? "poweredOff") as VirtualMachineInfo["powerState"],
+    host: p["runtime.host"] instanceof MoRef ? p["runtime.host"] : undefined,
+    resourcePool: undefined,
+    folder: undefined,
+    ipAddress:
+      typeof p["guest.ipAddress"] === "string" && p["guest.ipAddress"] ? p["guest.ipAddress"] : undefined,
+    numCpus: 0,
+    memoryMb: 0,
+  };
 }
 
 /**
@@ -592,7 +632,11 @@ async function read(
         (state.networks as string[]).map((n) =>
           client.find.resolve(n, objectKinds.portGroup, "network", ctx.config.datacenter).then(
             (r) => r.value,
-            () => n,
+            (error: unknown) => {
+              // A port group that no longer exists cannot be the one the card is on.
+              if (error instanceof NotFoundError) return n;
+              throw error;
+            },
           ),
         ),
       );

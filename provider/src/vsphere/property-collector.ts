@@ -32,9 +32,14 @@ export interface ViewQuery {
   readonly paths: readonly string[];
 }
 
+/** Most objects one merged read asks for. */
+const maxBatch = 500;
+
 export class PropertyReader {
   private queue: PendingRead[] = [];
   private scheduled = false;
+  /** A merged read is on the wire. */
+  private flushing = false;
 
   constructor(private readonly session: Session) {}
 
@@ -43,18 +48,23 @@ export class PropertyReader {
   }
 
   /** Reads `paths` of every object in `objs` in one call. Objects that do not exist are left out of the map. */
-  async retrieve(
+  retrieve(
     objs: readonly MoRef[],
     paths: readonly string[],
     options: CallOptions = {},
   ): Promise<Map<string, ObjectContent>> {
+    const byType = new Map<string, ReadonlySet<string>>();
+    for (const o of objs) byType.set(o.type, new Set(paths));
+    return this.retrieveByType(objs, byType, options);
+  }
+
+  /** Reads, in one call, each object's type's paths (`byType`: vim25 type → property paths). */
+  private async retrieveByType(
+    objs: readonly MoRef[],
+    byType: ReadonlyMap<string, ReadonlySet<string>>,
+    options: CallOptions = {},
+  ): Promise<Map<string, ObjectContent>> {
     if (objs.length === 0) return new Map();
-    const byType = new Map<string, Set<string>>();
-    for (const o of objs) {
-      let set = byType.get(o.type);
-      if (!set) byType.set(o.type, (set = new Set()));
-      for (const p of paths) set.add(p);
-    }
     const spec: DataObject = {
       $type: "PropertyFilterSpec",
       propSet: [...byType.entries()].map(([type, set]) => ({
@@ -158,28 +168,46 @@ export class PropertyReader {
   }
 
   /**
-   * Reads `paths` of one object; merged with the other reads of this
-   * event-loop turn. Resolves `undefined` when the object does not exist.
+   * Reads `paths` of one object, merged with the other reads of this event-loop turn; while a
+   * merged read is on the wire, later reads queue and go out together when it returns (so a burst
+   * of reads costs a few calls, and an idle client adds no delay). Resolves `undefined` when the
+   * object does not exist.
    */
   retrieveOne(obj: MoRef, paths: readonly string[]): Promise<ObjectContent | undefined> {
     return new Promise((resolve, reject) => {
       this.queue.push({ obj, paths, resolve, reject });
-      if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => void this.flush());
-      }
+      this.schedule();
     });
   }
 
+  private schedule(): void {
+    if (this.scheduled || this.flushing || this.queue.length === 0) return;
+    this.scheduled = true;
+    setImmediate(() => void this.flush());
+  }
+
   private async flush(): Promise<void> {
-    const batch = this.queue;
-    this.queue = [];
+    const batch = this.queue.splice(0, maxBatch);
     this.scheduled = false;
-    const paths = new Set<string>();
-    for (const r of batch) for (const p of r.paths) paths.add(p);
+    this.flushing = true;
+    try {
+      await this.read(batch);
+    } finally {
+      this.flushing = false;
+      this.schedule();
+    }
+  }
+
+  private async read(batch: readonly PendingRead[]): Promise<void> {
+    const byType = new Map<string, Set<string>>();
+    for (const r of batch) {
+      let set = byType.get(r.obj.type);
+      if (!set) byType.set(r.obj.type, (set = new Set()));
+      for (const p of r.paths) set.add(p);
+    }
     const objs = uniqueRefs(batch.map((r) => r.obj));
     try {
-      const result = await this.retrieve(objs, [...paths]);
+      const result = await this.retrieveByType(objs, byType);
       for (const r of batch) {
         const c = result.get(r.obj.value);
         if (!c) {

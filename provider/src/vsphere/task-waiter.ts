@@ -1,10 +1,15 @@
 /**
  * Waits for tasks. One property collector, one filter (TaskManager.recentTask
  * → each Task's state, result and error) and one WaitForUpdatesEx long poll
- * serve every task the process waits on: a new task costs no extra call. A
- * task the filter did not report within a full poll (it dropped off the recent
- * list) is read directly, all such tasks in one call. No sleeps, no per-task
- * polling.
+ * serve every task the process waits on: a new task costs no extra call.
+ * vCenter keeps only the latest 200 tasks in recentTask, so a burst of more
+ * can push a task off the list before the filter reported it (even before the
+ * call that started it has answered), or while it runs. So a waited-for task
+ * that a poll sent after the wait began did not report, or that left the
+ * list, is read directly (all such tasks in one call) as soon as that poll
+ * returns; and while any waited-for task is not (or no longer) reported by the
+ * filter, polls wait at most a second, so its end is never missed by a full
+ * long poll. No sleeps, no per-task polling.
  */
 import { AbortedError, TaskError, isVimFault, TransportError } from "./faults";
 import { faultFromLocalized, type PropertyReader } from "./property-collector";
@@ -25,7 +30,8 @@ interface Waiter {
   readonly task: MoRef;
   readonly operation: string;
   readonly target: MoRef | undefined;
-  readonly registeredAt: number;
+  /** Registration order: a poll sent after it (a higher {@link TaskWaiter.sequence}) can report the task. */
+  readonly sequence: number;
   readonly resolve: (result: unknown) => void;
   readonly reject: (err: unknown) => void;
   readonly cleanup: () => void;
@@ -43,14 +49,22 @@ export interface WaitOptions {
 const taskPaths = ["info.state", "info.result", "info.error"];
 /** Finished tasks remembered for waits that start after the update arrived. */
 const finishedMemory = 4096;
+/** Tasks the filter reported (in any state) remembered, for waits that start after the report. */
+const seenMemory = 4096;
+/** Longest poll, seconds, while a waited-for task is one the filter has not reported. */
+const unobservedPollSeconds = 1;
 
 export class TaskWaiter {
   private readonly waiters = new Map<string, Waiter[]>();
   private readonly finished = new Map<string, TaskOutcome>();
+  /** Tasks the filter has reported (entered, or changed) and not reported leaving. */
+  private readonly seen = new Set<string>();
+  /** Waited-for tasks read directly and found still running: the filter no longer sees them. */
+  private readonly unobserved = new Set<string>();
+  private sequence = 0;
   private collector: MoRef | undefined;
   private collectorGeneration = -1;
   private version = "";
-  private round = 0;
   private running = false;
   private readonly loopAbort = new AbortController();
   private closed = false;
@@ -89,7 +103,7 @@ export class TaskWaiter {
         task,
         operation,
         target: options.target,
-        registeredAt: this.round,
+        sequence: ++this.sequence,
         resolve,
         reject,
         cleanup: () => signal?.removeEventListener("abort", onAbort),
@@ -111,7 +125,10 @@ export class TaskWaiter {
     if (!list) return;
     const rest = list.filter((w) => w !== waiter);
     if (rest.length) this.waiters.set(id, rest);
-    else this.waiters.delete(id);
+    else {
+      this.waiters.delete(id);
+      this.unobserved.delete(id);
+    }
   }
 
   private start(): void {
@@ -160,19 +177,21 @@ export class TaskWaiter {
     while (this.waiters.size > 0 && !this.closed) {
       try {
         const pc = await this.ensureFilter();
+        const sentAfter = this.sequence;
+        const maxWaitSeconds = this.anyUnreported() ? unobservedPollSeconds : this.maxWaitSeconds;
         const updates = (await this.session.invoke(
           "WaitForUpdatesEx",
           pc,
-          { version: this.version, options: { $type: "WaitOptions", maxWaitSeconds: this.maxWaitSeconds } },
+          { version: this.version, options: { $type: "WaitOptions", maxWaitSeconds } },
           { signal: this.loopAbort.signal },
         )) as Record<string, unknown> | undefined;
-        this.round++;
         failures = 0;
+        let left: string[] = [];
         if (updates) {
           this.version = String(updates.version ?? this.version);
-          this.apply(updates);
+          left = this.apply(updates);
         }
-        await this.readOverdue();
+        await this.readOverdue(sentAfter, left);
       } catch (err) {
         if (this.closed) return;
         failures++;
@@ -184,7 +203,7 @@ export class TaskWaiter {
           return;
         }
         try {
-          await this.readOverdue(true);
+          await this.readOverdue(0, [], true);
         } catch {
           // The next loop turn reports the failure if it persists.
         }
@@ -192,11 +211,19 @@ export class TaskWaiter {
     }
   }
 
-  private apply(updates: Record<string, unknown>): void {
+  /** Applies a poll's updates; returns the tasks that left the filter (off the recent list). */
+  private apply(updates: Record<string, unknown>): string[] {
+    const left: string[] = [];
     for (const fs of list(updates.filterSet as Record<string, unknown>[] | Record<string, unknown>)) {
       for (const os of list(fs.objectSet as Record<string, unknown>[] | Record<string, unknown>)) {
         const obj = os.obj as MoRef;
-        if (!(obj instanceof MoRef) || os.kind === "leave") continue;
+        if (!(obj instanceof MoRef)) continue;
+        if (os.kind === "leave") {
+          this.seen.delete(obj.value);
+          left.push(obj.value);
+          continue;
+        }
+        this.remember(obj.value);
         const props: Record<string, unknown> = {};
         for (const c of list(os.changeSet as Record<string, unknown>[] | Record<string, unknown>)) {
           if (c.op === "remove") continue;
@@ -204,6 +231,24 @@ export class TaskWaiter {
         }
         this.observe(obj, props);
       }
+    }
+    return left;
+  }
+
+  /** True when some waited-for task is not (or no longer) one the filter reports. */
+  private anyUnreported(): boolean {
+    if (this.unobserved.size > 0) return true;
+    for (const id of this.waiters.keys()) if (!this.seen.has(id)) return true;
+    return false;
+  }
+
+  private remember(task: string): void {
+    this.unobserved.delete(task);
+    this.seen.delete(task);
+    this.seen.add(task);
+    if (this.seen.size > seenMemory) {
+      const oldest = this.seen.values().next().value;
+      if (oldest !== undefined) this.seen.delete(oldest);
     }
   }
 
@@ -216,6 +261,7 @@ export class TaskWaiter {
       const oldest = this.finished.keys().next().value;
       if (oldest !== undefined) this.finished.delete(oldest);
     }
+    this.unobserved.delete(task.value);
     const waiters = this.waiters.get(task.value);
     if (!waiters) return;
     this.waiters.delete(task.value);
@@ -225,12 +271,18 @@ export class TaskWaiter {
     }
   }
 
-  /** Reads, in one call, the tasks a full poll did not report (all of them when `all`). */
-  private async readOverdue(all = false): Promise<void> {
+  /**
+   * Reads, in one call, the waited-for tasks the filter cannot report: those that a poll sent after
+   * their wait began (`sentAfter`) did not mention, and those that `left` the filter; all of them when
+   * `all` (after a failed poll).
+   */
+  private async readOverdue(sentAfter = 0, left: readonly string[] = [], all = false): Promise<void> {
     const overdue: MoRef[] = [];
-    for (const [, ws] of this.waiters) {
+    const gone = new Set(left);
+    for (const [id, ws] of this.waiters) {
       const w = ws[0]!;
-      if (all || w.registeredAt <= this.round - 2) overdue.push(w.task);
+      const unreported = w.sequence <= sentAfter && !this.seen.has(id);
+      if (all || gone.has(id) || unreported) overdue.push(w.task);
     }
     if (overdue.length === 0) return;
     const found = await this.reader.retrieve(overdue, taskPaths);
@@ -238,6 +290,8 @@ export class TaskWaiter {
       const c = found.get(task.value);
       if (c) {
         this.observe(task, { ...c.props });
+        // Still running where no poll reports it: keep polls short until it ends.
+        if (this.waiters.has(task.value)) this.unobserved.add(task.value);
         continue;
       }
       const ws = this.waiters.get(task.value) ?? [];
@@ -261,6 +315,7 @@ export class TaskWaiter {
       }
     }
     this.waiters.clear();
+    this.unobserved.clear();
   }
 
   /** Stops the loop and rejects every wait. */

@@ -4,7 +4,7 @@
  * managed object ID (`vm-42`, or `VirtualMachine:vm-42`).
  */
 import type { VSphereClient } from "../client";
-import { VSphereError } from "../faults";
+import { isVimFault, VSphereError } from "../faults";
 import { LookupCache } from "../lookup-cache";
 import { list } from "../soap/xml";
 import { MoRef, typeOfId } from "../types";
@@ -186,7 +186,13 @@ export class Finder {
       const candidates = types.includes(type) ? [type, ...types.filter((t) => t !== type)] : [...types];
       // An ID's prefix tells its type; DVS and folder IDs have several types, so try each allowed one.
       for (const t of candidates) {
-        const c = await this.client.properties.retrieveOne(new MoRef(t, id), ["name"]).catch(() => undefined);
+        const c = await this.client.properties
+          .retrieveOne(new MoRef(t, id), ["name"])
+          .catch((error: unknown) => {
+            // The ID is not an object of this type; anything else (a dropped connection) is no answer.
+            if (wrongTypeOrMissing(error)) return undefined;
+            throw error;
+          });
         if (c) return c.obj;
       }
       throw new NotFoundError(`no ${wanted} with ID "${id}" exists`, shown);
@@ -211,4 +217,11 @@ export class Finder {
     const names = await this.client.properties.retrieve(refs, ["name"]);
     return refs.map((ref) => ({ ref, name: String(names.get(ref.value)?.props.name ?? "") }));
   }
+}
+
+/** The fault a read gives for an ID that is not an object of the type asked. */
+function wrongTypeOrMissing(error: unknown): boolean {
+  return ["ManagedObjectNotFound", "InvalidType", "InvalidArgument", "InvalidProperty"].some((type) =>
+    isVimFault(error, type),
+  );
 }

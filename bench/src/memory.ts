@@ -1,0 +1,79 @@
+/**
+ * Memory: the plugin's resident set after it has managed a large fleet —
+ * every VM created (concurrently), then every VM read back (concurrently, as
+ * `pulumi refresh` does) — from /proc/<pid>/status.
+ */
+import { checkAndCreate, containerInputs, startWorld, timedPhase, VM_TOKEN, type Created } from "./fleet";
+import { median, memoryMb, round2 } from "./measure";
+import type { PluginRunOptions } from "./plugin-env";
+
+/** Memory figures of one run, or the medians of several (then `rssMbRuns` lists each run's RSS). */
+export interface MemoryFigures {
+  readonly vms: number;
+  /** VmRSS of each run, MB (one entry for a single run). */
+  readonly rssMbRuns: readonly number[];
+  /** VmRSS after the creates and the reads, MB (the target's figure). */
+  readonly rssMb: number;
+  /** VmHWM: the most the process held at any moment, MB. */
+  readonly peakRssMb: number;
+  /** VmRSS once the host and parents existed, before any container, MB. */
+  readonly baselineRssMb: number;
+  readonly createWallMs: number;
+  readonly readWallMs: number;
+  /** SOAP calls per Read (what a refresh costs). */
+  readonly soapPerRead: number;
+  readonly errors: readonly string[];
+}
+
+/** Creates `count` container VMs through the plugin, reads them all, and reads the plugin's memory. */
+export async function measureMemory(count: number, run: PluginRunOptions = {}): Promise<MemoryFigures> {
+  const world = await startWorld(run);
+  try {
+    const baseline = memoryMb(world.plugin.pid);
+    const made: Created[] = [];
+    const create = await timedPhase(world, count, async (i) => {
+      made[i] = await checkAndCreate(world.plugin, VM_TOKEN, `c${i}`, containerInputs(world, i));
+    });
+    const read = await timedPhase(world, count, async (i) => {
+      const c = made[i];
+      if (!c) throw new Error("was not created");
+      const got = await world.plugin.rpc.read({
+        urn: c.urn,
+        id: c.id,
+        properties: c.outputs,
+        inputs: c.inputs,
+      });
+      if (got.id !== c.id) throw new Error(`Read returned ID "${got.id}", not ${c.id}`);
+    });
+    const after = memoryMb(world.plugin.pid);
+    return {
+      vms: count,
+      rssMbRuns: [after.rssMb],
+      rssMb: after.rssMb,
+      peakRssMb: after.peakRssMb,
+      baselineRssMb: baseline.rssMb,
+      createWallMs: create.wallMs,
+      readWallMs: read.wallMs,
+      soapPerRead: read.soap.perItem,
+      errors: [...create.errors.map((e) => `create ${e}`), ...read.errors.map((e) => `read ${e}`)],
+    };
+  } finally {
+    await world.close();
+  }
+}
+
+/** Medians over runs (RSS depends on when V8 last collected, so one run is not enough). */
+export function summarizeMemory(runs: readonly MemoryFigures[]): MemoryFigures {
+  const med = (pick: (m: MemoryFigures) => number) => round2(median(runs.map(pick)));
+  return {
+    vms: runs[0]!.vms,
+    rssMbRuns: runs.map((m) => m.rssMb),
+    rssMb: med((m) => m.rssMb),
+    peakRssMb: med((m) => m.peakRssMb),
+    baselineRssMb: med((m) => m.baselineRssMb),
+    createWallMs: med((m) => m.createWallMs),
+    readWallMs: med((m) => m.readWallMs),
+    soapPerRead: med((m) => m.soapPerRead),
+    errors: runs.flatMap((m) => m.errors),
+  };
+}

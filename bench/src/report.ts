@@ -1,0 +1,199 @@
+/** The figures as a terminal table and as the Markdown section of BENCHMARKS.md. */
+import type { BenchResults, FleetSummary } from "./results";
+
+function s(ms: number): string {
+  return `${(ms / 1000).toFixed(2)} s`;
+}
+
+function ms(value: number): string {
+  return `${value.toFixed(value < 10 ? 2 : 0)} ms`;
+}
+
+function methods(byMethod: Record<string, number>): string {
+  return Object.entries(byMethod)
+    .filter(([, v]) => v > 0)
+    .sort(([, a], [, b]) => b - a)
+    .map(([m, v]) => `${m} ${v}`)
+    .join(", ");
+}
+
+/** Rows of cells → aligned text columns. */
+function columns(rows: readonly (readonly string[])[]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join("  ")
+        .trimEnd(),
+    )
+    .join("\n");
+}
+
+/** Markdown table from rows (first row: header). */
+function markdownTable(rows: readonly (readonly string[])[]): string {
+  const [head, ...body] = rows;
+  return [
+    `| ${head!.join(" | ")} |`,
+    `| ${head!.map(() => "---").join(" | ")} |`,
+    ...body.map((r) => `| ${r.join(" | ")} |`),
+  ].join("\n");
+}
+
+function fleetRows(results: BenchResults): string[][] {
+  const rows = [
+    [
+      "N",
+      "client",
+      "create wall",
+      "p50",
+      "p99",
+      "SOAP/create",
+      "CPU/create",
+      "delete wall",
+      "slowest",
+      "SOAP/delete",
+      "failures",
+    ],
+  ];
+  const row = (n: number, client: string, f: FleetSummary) => [
+    String(n),
+    client,
+    s(f.createWallMs),
+    s(f.createP50Ms),
+    s(f.createP99Ms),
+    f.soapPerCreate.toFixed(2),
+    ms(f.cpuMsPerCreate),
+    s(f.deleteWallMs),
+    s(Math.max(...f.deleteWallMsRuns)),
+    f.soapPerDelete.toFixed(2),
+    String(f.errors),
+  ];
+  for (const f of results.fleet) {
+    rows.push(row(f.n, "Bonneville", f.bonneville));
+    rows.push(row(f.n, "govmomi peer", f.peer));
+  }
+  return rows;
+}
+
+function ratioRows(results: BenchResults): string[][] {
+  const rows = [["N", "create wall", "SOAP/create", "delete wall", "SOAP/delete"]];
+  for (const f of results.fleet) {
+    rows.push([
+      String(f.n),
+      f.ratios.createWall.toFixed(2),
+      f.ratios.soapPerCreate.toFixed(2),
+      f.ratios.deleteWall.toFixed(2),
+      f.ratios.soapPerDelete.toFixed(2),
+    ]);
+  }
+  return rows;
+}
+
+function targetRows(results: BenchResults): string[][] {
+  return [
+    ["", "target", "limit", "measured"],
+    ...results.targets.map((t) => [
+      t.pass ? "PASS" : "MISS",
+      t.label,
+      `≤ ${t.limit} ${t.unit}`,
+      `${t.value} ${t.unit}`,
+    ]),
+  ];
+}
+
+function machineLine(results: BenchResults): string {
+  const m = results.machine;
+  return `${m.cpuModel}, ${m.nproc} CPUs (nproc), ${m.ramGb} GB RAM, Node ${m.node}, ${m.go}, ${m.kernel}; load average ${m.loadAverage.start} at start, ${m.loadAverage.end} at end`;
+}
+
+/** The terminal report. */
+export function formatTable(results: BenchResults): string {
+  const last = results.fleet[results.fleet.length - 1]!;
+  const out = [
+    `Bonneville fleet benchmark — ${results.startedAt} — ${results.durationSeconds.toFixed(0)} s`,
+    `Machine: ${machineLine(results)}`,
+    ...(results.settings.provider.startsWith("/") ? [`Provider: ${results.settings.provider}`] : []),
+    "",
+    `Fleet (median of ${results.settings.repeats} runs per client and N; CPU = the client process)`,
+    columns(fleetRows(results)),
+    "",
+    "Bonneville / govmomi peer",
+    columns(ratioRows(results)),
+    "",
+    `SOAP calls per create at N=${last.n}, by method`,
+    `  Bonneville:   ${methods(last.bonneville.soapPerCreateByMethod)}`,
+    `  govmomi peer: ${methods(last.peer.soapPerCreateByMethod)}`,
+    `SOAP calls per delete at N=${last.n}, by method`,
+    `  Bonneville:   ${methods(last.bonneville.soapPerDeleteByMethod)}`,
+    `  govmomi peer: ${methods(last.peer.soapPerDeleteByMethod)}`,
+    "",
+    `Scaling time(${results.scaling.toN})/time(${results.scaling.fromN}): Bonneville ${results.scaling.bonneville.toFixed(2)}, govmomi peer ${results.scaling.peer.toFixed(2)}`,
+    `Plugin start (launch to port, ${results.settings.pluginStarts} launches): median ${ms(results.pluginStart.medianMs)}, p90 ${ms(results.pluginStart.p90Ms)} (node -e 0 alone: ${ms(results.pluginStart.nodeBaselineMs)})`,
+    `Memory (median of ${results.settings.memoryRuns} runs: ${results.memory.rssMbRuns.join(", ")} MB): plugin RSS ${results.memory.rssMb} MB after ${results.memory.vms} VMs created and read (peak ${results.memory.peakRssMb} MB; ${results.memory.baselineRssMb} MB before the first container; create ${s(results.memory.createWallMs)}, read ${s(results.memory.readWallMs)}, ${results.memory.soapPerRead} SOAP calls per Read)`,
+  ];
+  if (results.profile) {
+    out.push(
+      "",
+      `Plugin CPU profile over ${results.profile.n} creates (self time, ${ms(results.profile.busyMs)} busy; setup included)`,
+      columns([
+        ["group", "self", "share"],
+        ...results.profile.groups
+          .slice(0, 12)
+          .map((g) => [g.group, ms(g.selfMs), `${g.percent.toFixed(1)} %`]),
+      ]),
+    );
+  }
+  out.push("", "Targets (a miss is reported, not fatal)", columns(targetRows(results)));
+  return out.join("\n");
+}
+
+/** The generated section of BENCHMARKS.md. */
+export function formatMarkdown(results: BenchResults): string {
+  const last = results.fleet[results.fleet.length - 1]!;
+  const parts = [
+    `Measured ${results.startedAt.slice(0, 10)} on: ${machineLine(results)}. ` +
+      `Medians of ${results.settings.repeats} runs per client and N; the whole run took ${results.durationSeconds.toFixed(0)} s.`,
+    "",
+    markdownTable(fleetRows(results)),
+    "",
+    "Bonneville / govmomi peer:",
+    "",
+    markdownTable(ratioRows(results)),
+    "",
+    `SOAP calls per create at N=${last.n}: Bonneville ${methods(last.bonneville.soapPerCreateByMethod)}; ` +
+      `peer ${methods(last.peer.soapPerCreateByMethod)}. Per delete: Bonneville ${methods(last.bonneville.soapPerDeleteByMethod)}; ` +
+      `peer ${methods(last.peer.soapPerDeleteByMethod)}.`,
+    "",
+    `Every run's create wall time (ms): ` +
+      results.fleet
+        .map(
+          (f) =>
+            `N=${f.n} Bonneville ${f.bonneville.createWallMsRuns.join(", ")}; peer ${f.peer.createWallMsRuns.join(", ")}`,
+        )
+        .join(" — ") +
+      `. Delete: ` +
+      results.fleet
+        .map(
+          (f) =>
+            `N=${f.n} Bonneville ${f.bonneville.deleteWallMsRuns.join(", ")}; peer ${f.peer.deleteWallMsRuns.join(", ")}`,
+        )
+        .join(" — ") +
+      ".",
+    "",
+    `- Scaling time(${results.scaling.toN})/time(${results.scaling.fromN}): Bonneville ${results.scaling.bonneville.toFixed(2)}, peer ${results.scaling.peer.toFixed(2)}.`,
+    `- Plugin start: median ${ms(results.pluginStart.medianMs)}, p90 ${ms(results.pluginStart.p90Ms)} over ${results.settings.pluginStarts} launches (\`node -e 0\` alone: ${ms(results.pluginStart.nodeBaselineMs)}).`,
+    `- Memory: RSS ${results.memory.rssMb} MB after ${results.memory.vms} container VMs were created and read (median of ${results.settings.memoryRuns} runs: ${results.memory.rssMbRuns.join(", ")} MB; peak ${results.memory.peakRssMb} MB; ${results.memory.baselineRssMb} MB before the first container; ${results.memory.vms} concurrent creates took ${s(results.memory.createWallMs)}).`,
+  ];
+  if (results.profile) {
+    const top = results.profile.groups
+      .slice(0, 8)
+      .map((g) => `${g.group} ${g.percent.toFixed(0)} %`)
+      .join(", ");
+    parts.push(
+      `- Plugin CPU profile over ${results.profile.n} creates (self time by group, of ${ms(results.profile.busyMs)} busy): ${top}.`,
+    );
+  }
+  parts.push("", "Targets:", "", markdownTable(targetRows(results)));
+  return parts.join("\n");
+}

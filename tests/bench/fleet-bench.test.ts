@@ -1,0 +1,140 @@
+/**
+ * The fleet benchmark's code path at a tiny size, so `make test` proves that
+ * `make bench` still works: both clients make and remove their fleets on the
+ * embedded vSphere, every figure is present, and the outputs are written.
+ * No timing is asserted.
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { fleetChart } from "../../bench/src/chart";
+import { parseArgs, replaceFigures, writeOutputs } from "../../bench/src/main";
+import { formatMarkdown, formatTable } from "../../bench/src/report";
+import type { BenchResults } from "../../bench/src/results";
+import { failureCount, runBench } from "../../bench/src/run";
+
+let results: BenchResults;
+let outDir: string;
+
+beforeAll(async () => {
+  outDir = fs.mkdtempSync(path.join(os.tmpdir(), "bonneville-bench-test-"));
+  results = await runBench({
+    sizes: [3, 5],
+    repeats: 1,
+    pluginStarts: 2,
+    memoryVms: 6,
+    memoryRuns: 1,
+    profileFile: path.join(outDir, "plugin-create.cpuprofile"),
+  });
+}, 90_000);
+
+afterAll(() => {
+  if (outDir) fs.rmSync(outDir, { recursive: true, force: true });
+});
+
+describe("the fleet benchmark at N=3 and N=5", () => {
+  it("creates every container VM through the plugin and deletes them all again", () => {
+    expect(failureCount(results)).toBe(0);
+    for (const f of results.fleet) {
+      for (const run of f.bonnevilleRuns) {
+        expect(run.create.errors).toEqual([]);
+        expect(run.delete.errors).toEqual([]);
+        expect(run.verified).toEqual({ containersRunning: f.n, containersLeftAfterDelete: 0 });
+        expect(run.create.latency.count).toBe(f.n);
+        expect(run.create.soap.calls.InstantClone_Task).toBe(f.n);
+        expect(run.delete.soap.calls.Destroy_Task).toBe(f.n);
+      }
+    }
+  });
+
+  it("runs the govmomi peer on the same parents, and its own call count matches the simulator's", () => {
+    for (const f of results.fleet) {
+      for (const run of f.peerRuns) {
+        expect(run.create.errors).toEqual([]);
+        expect(run.delete.errors).toEqual([]);
+        expect(run.verified.containersLeftAfterDelete).toBe(0);
+        expect(run.create.soap.calls).toEqual({
+          InstantClone_Task: f.n,
+          CreatePropertyCollector: f.n,
+          CreateFilter: f.n,
+          WaitForUpdatesEx: f.n,
+          DestroyPropertyCollector: f.n,
+        });
+        // The simulator also saw the login's RetrieveServiceContent and the final Logout.
+        expect(run.soapCrossCheck.simulator).toBe(run.soapCrossCheck.peer + 2);
+      }
+    }
+  });
+
+  it("reports ratios, scaling, plugin start, memory, the profile and every target", () => {
+    expect(results.fleet.map((f) => f.n)).toEqual([3, 5]);
+    for (const f of results.fleet) {
+      expect(f.ratios.createWall).toBeGreaterThan(0);
+      expect(f.ratios.soapPerCreate).toBeGreaterThan(0);
+      expect(f.bonneville.cpuMsPerCreate).toBeGreaterThanOrEqual(0);
+    }
+    expect(results.scaling).toMatchObject({ fromN: 3, toN: 5 });
+    expect(results.pluginStart.samples).toHaveLength(2);
+    expect(results.memory).toMatchObject({ vms: 6, errors: [] });
+    expect(results.memory.rssMbRuns).toEqual([results.memory.rssMb]);
+    expect(results.memory.rssMb).toBeGreaterThan(0);
+    expect(results.profile!.groups.length).toBeGreaterThan(0);
+    expect(fs.existsSync(results.profile!.file)).toBe(true);
+    expect(results.targets.map((t) => t.id)).toEqual([
+      "wallRatio",
+      "soapPerCreate",
+      "scaling",
+      "pluginStart",
+      "cpuPerCreate",
+      "rss",
+    ]);
+    expect(results.machine.nproc).toBeGreaterThan(0);
+  });
+
+  it("writes the JSON, the chart and the report", async () => {
+    const written = await writeOutputs(results, outDir, false);
+    expect(written.map((f) => path.basename(f))).toEqual(["latest.json", "fleet.svg", "report.txt"]);
+    const json = JSON.parse(fs.readFileSync(path.join(outDir, "latest.json"), "utf8")) as BenchResults;
+    expect(json.fleet[1]!.bonneville.createWallMs).toBe(results.fleet[1]!.bonneville.createWallMs);
+    const svg = fs.readFileSync(path.join(outDir, "fleet.svg"), "utf8");
+    expect(svg).toMatch(/^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+    expect(svg).toBe(fleetChart(results));
+    expect(formatTable(results)).toContain("govmomi peer");
+    expect(formatMarkdown(results)).toContain("| N | client | create wall |");
+  });
+});
+
+describe("the benchmark's command line and BENCHMARKS.md section", () => {
+  it("parses options and refuses unknown or bad ones with what is allowed", () => {
+    const cli = parseArgs(["--sizes", "10,20", "--repeats=2", "--no-profile", "--out", "/tmp/x"]);
+    expect(cli.options).toMatchObject({
+      sizes: [10, 20],
+      repeats: 2,
+      pluginStarts: 20,
+      memoryVms: 1000,
+      memoryRuns: 3,
+    });
+    expect(cli.options.profileFile).toBeUndefined();
+    expect(cli.outDir).toBe("/tmp/x");
+    expect(() => parseArgs(["--fast"])).toThrow(/unknown option --fast; options: --sizes/);
+    expect(() => parseArgs(["--sizes", "10,x"])).toThrow(
+      '--sizes must be positive integers separated by commas, got "10,x"',
+    );
+    expect(() => parseArgs(["--repeats", "0"])).toThrow('--repeats must be a positive integer, got "0"');
+  });
+
+  it("replaces only the text between the figures markers", () => {
+    const doc = [
+      "# Benchmarks",
+      "<!-- figures:start (written by `make bench BENCH_ARGS=--write-figures`) -->",
+      "old figures",
+      "<!-- figures:end -->",
+      "after",
+    ].join("\n");
+    const updated = replaceFigures(doc, "new figures");
+    expect(updated).toContain("new figures");
+    expect(updated).not.toContain("old figures");
+    expect(updated.endsWith("<!-- figures:end -->\nafter")).toBe(true);
+    expect(() => replaceFigures("# no markers", "x")).toThrow(/lacks the markers/);
+  });
+});
