@@ -15,6 +15,7 @@ import {
   NotFoundError,
   ResourcePool,
   TaskError,
+  TransportError,
   VSphereClient,
   VirtualMachine,
   isVimFault,
@@ -194,6 +195,33 @@ describe("faults", () => {
       const cloneErr = await tmpl.clone(dc.vmFolder, "p", { location: { pool } }).catch((e: unknown) => e);
       expect(cloneErr).toBeInstanceOf(TaskError);
       expect(isVimFault(cloneErr, "InsufficientResourcesFault")).toBe(true);
+    } finally {
+      await c.close();
+      await s.stop();
+    }
+  });
+});
+
+describe("dropped connections", () => {
+  it("sends a read once more when its connection drops, but surfaces a dropped write", async () => {
+    const s = await Sim.start();
+    const c = new VSphereClient({ url: s.url, user: s.user, password: s.password, thumbprint: s.thumbprint });
+    try {
+      const dc = await c.find.datacenter();
+      await s.resetStats();
+      await s.addFault({ method: "RetrievePropertiesEx", drop: true, count: 1 });
+      const info = await new Folder(c, dc.vmFolder).info();
+      expect(info?.name).toBe("vm");
+      let stats = await s.stats();
+      expect(stats.injected.RetrievePropertiesEx).toBe(1);
+      expect(stats.calls.RetrievePropertiesEx).toBe(2);
+
+      await s.addFault({ method: "CreateFolder", drop: true, count: 1 });
+      const err = await new Folder(c, dc.vmFolder).createFolder("dropped").catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(TransportError);
+      expect((err as Error).message).toMatch(/^CreateFolder: cannot reach 127\.0\.0\.1:\d+: socket hang up/);
+      stats = await s.stats();
+      expect(stats.calls.CreateFolder).toBe(1);
     } finally {
       await c.close();
       await s.stop();

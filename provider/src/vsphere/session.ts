@@ -2,11 +2,29 @@
  * One vCenter session per client: logged in lazily on the first call, renewed
  * once on NotAuthenticated (and the call replayed), logged out on close.
  */
-import { AbortedError, isVimFault, VSphereError } from "./faults";
+import { AbortedError, isVimFault, TransportError, VSphereError } from "./faults";
 import { SoapClient, serviceInstance, type CallOptions } from "./soap/client";
 import type { SoapTransport } from "./soap/transport";
 import type { DataObject } from "./soap/xml";
 import { MoRef } from "./types";
+
+/** Methods that only read, so a call lost to a dropped connection may be sent again. */
+const retriableReads = new Set([
+  "RetrieveServiceContent",
+  "RetrievePropertiesEx",
+  "ContinueRetrievePropertiesEx",
+  "RetrieveProperties",
+  "FindByInventoryPath",
+  "WaitForUpdatesEx",
+]);
+
+/** The connection broke after the request went out (not: refused, unknown host, TLS refusal). */
+function droppedConnection(err: unknown): boolean {
+  return (
+    err instanceof TransportError &&
+    (err.code === "ECONNRESET" || err.code === "EPIPE" || /socket hang up/.test(err.message))
+  );
+}
 
 /** The parts of ServiceContent the client uses. */
 export interface ServiceContent {
@@ -108,7 +126,7 @@ export class Session {
     await this.ensureLogin(options);
     const generation = this.generation;
     try {
-      return await this.soap.invoke(method, target, args, options);
+      return await this.invokeOnce(method, target, args, options);
     } catch (err) {
       if (!isVimFault(err, "NotAuthenticated") || this.closed) throw err;
       // Renew once: only the first caller to notice logs in again.
@@ -117,6 +135,24 @@ export class Session {
         this.transport.clearSession();
       }
       await this.ensureLogin(options);
+      return this.invokeOnce(method, target, args, options);
+    }
+  }
+
+  /**
+   * One call; a read whose connection broke after it was sent is sent once more, on a fresh
+   * connection (reads change nothing, so a second try cannot do anything twice).
+   */
+  private async invokeOnce(
+    method: string,
+    target: MoRef,
+    args: DataObject,
+    options: CallOptions,
+  ): Promise<unknown> {
+    try {
+      return await this.soap.invoke(method, target, args, options);
+    } catch (err) {
+      if (!retriableReads.has(method) || !droppedConnection(err) || options.signal?.aborted) throw err;
       return this.soap.invoke(method, target, args, options);
     }
   }
