@@ -297,6 +297,42 @@ describe("retrying an initialisation failure", () => {
   });
 });
 
+describe("drift of a parent", () => {
+  it("a parent powered off behind Bonneville's back is found by refresh and brought back by the next up", async () => {
+    const stack = newStack();
+    const { host, parent } = base("drifted");
+    await stack.up([host, parent]);
+    const id = stack.get("drifted-parent")!.id;
+    const { VSphereClient, VirtualMachine, MoRef } = await import("../../provider/src/vsphere");
+    const operator = new VSphereClient({
+      url: sim.url,
+      user: sim.user,
+      password: sim.password,
+      thumbprint: sim.thumbprint,
+    });
+    try {
+      await new VirtualMachine(operator, new MoRef("VirtualMachine", id)).powerOff();
+    } finally {
+      await operator.close();
+    }
+    await stack.refresh();
+    expect(stack.outputs<Record<string, unknown>>("drifted-parent").powerState).toBe("poweredOff");
+    const repaired = await stack.up([host, parent]);
+    const step = repaired.steps.find((s) => s.name === "drifted-parent")!;
+    expect(step.op).toBe("update");
+    expect(step.diff!.detailedDiff).toEqual({ powerState: { kind: "update", inputDiff: true } });
+    const out = stack.outputs<Record<string, unknown>>("drifted-parent");
+    expect(out.powerState).toBe("poweredOn");
+    expect(stack.get("drifted-parent")!.id).toBe(id);
+    const vm = (await sim.inventory()).virtualMachines.find((v) => v.id === id)!;
+    expect(vm.powerState).toBe("poweredOn");
+    expect(vm.extraConfig["guestinfo.bonneville.ready"]).toBe("true");
+    const again = await stack.up([host, parent]);
+    expect(again.steps.every((s) => s.op === "same")).toBe(true);
+    await stack.destroy();
+  });
+});
+
 describe("deleting a ContainerHost", () => {
   it("refuses while it holds VMs, naming them; forceDestroy deletes Bonneville's VMs", async () => {
     const stack = newStack();

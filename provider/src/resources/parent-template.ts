@@ -34,6 +34,7 @@ import { BonnevilleError, ResourceInitError, ValidationError, WaitTimeoutError }
 import type {
   CheckInfo,
   CheckResult,
+  DiffResult,
   OperationContext,
   PropertyMap,
   ReadResult,
@@ -300,6 +301,10 @@ async function bringUp(
       throw new BonnevilleError(`parent ${vm.id} no longer exists: run refresh, then up to create it again`);
     const started = Date.now();
     if (before["runtime.powerState"] !== "poweredOn") {
+      // A readiness left from before the power-off must not end the wait before the guest is back.
+      if (extraConfigOf(before["config.extraConfig"]).get(READY_KEY) === "true") {
+        await vm.setExtraConfig({ [READY_KEY]: "" }, { signal: ctx.signal });
+      }
       ctx.progress(`powering on parent ${name} (${vm.id})`);
       await vm.powerOn(host, { signal: ctx.signal });
     } else if (extraConfigOf(before["config.extraConfig"]).get(READY_KEY) === "true") {
@@ -420,11 +425,26 @@ async function deleteParent(ctx: OperationContext, id: string): Promise<void> {
   await destroyVm(vm, info.powerState, ctx.signal);
 }
 
+/**
+ * The inputs' diff; and a parent that a refresh found not running (powered off behind Bonneville's
+ * back) is an in-place update, which powers it on and waits until it is ready to fork again.
+ */
+function diff(_id: string, olds: PropertyMap, news: PropertyMap): DiffResult {
+  const inputs = diffInputs(schema, olds, news);
+  if (inputs.replaces.length > 0 || olds.powerState === undefined || olds.powerState === "poweredOn")
+    return inputs;
+  return {
+    ...inputs,
+    changes: true,
+    detailedDiff: { ...inputs.detailedDiff, powerState: "update" },
+  };
+}
+
 export const parentTemplate: ResourceType = {
   token: PARENT_TEMPLATE_TOKEN,
   schema,
   check,
-  diff: (_id, olds, news) => diffInputs(schema, olds, news),
+  diff,
   preview: (news, olds) =>
     previewOutputs(schema, news, olds, olds ? ["vmId", "uuid", "hostId", "powerState", "readySeconds"] : []),
   create,
