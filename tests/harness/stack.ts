@@ -121,6 +121,11 @@ export interface StackOptions {
 export class Stack {
   /** State by URN, in creation order. */
   readonly state = new Map<string, StateEntry>();
+  /**
+   * Resources replaced (create before delete) whose deletion has not happened yet: the engine keeps
+   * them in the state, marked for deletion, until a later command deletes them.
+   */
+  readonly pendingDeletes: StateEntry[] = [];
   private providerInputs: WireProperties | undefined;
   private config: Readonly<Record<string, WireValue>>;
   /** stderr of every plugin this stack has started. */
@@ -213,6 +218,7 @@ export class Stack {
   /** `pulumi destroy`: Delete every resource, dependents first. */
   destroy(): Promise<CommandResult> {
     return this.command(async (rpc, ctx) => {
+      await this.deletePending(rpc, ctx);
       for (const entry of this.deletionOrder([...this.state.values()])) {
         await rpc.delete({
           urn: entry.urn,
@@ -278,7 +284,6 @@ export class Stack {
   ): Promise<void> {
     const ordered = dependencyOrder(resources);
     const declared = new Set<string>();
-    const pendingDeletes: StateEntry[] = [];
     for (const declaration of ordered) {
       const urn = this.urn(declaration.type, declaration.name);
       declared.add(urn);
@@ -316,10 +321,15 @@ export class Stack {
             timeout: timeouts.delete ?? 0,
           });
           this.state.delete(urn);
-        } else if (!preview) {
-          pendingDeletes.push(old);
         }
-        const created = await this.create(rpc, base, checked.inputs, preview, timeouts.create);
+        const createBeforeDelete = !deleteFirst && !preview;
+        let created: { id: string; properties: WireProperties };
+        try {
+          created = await this.create(rpc, base, checked.inputs, preview, timeouts.create);
+        } finally {
+          // Once the replacement exists (made, or made but not initialised), the old one awaits deletion.
+          if (createBeforeDelete && this.state.get(urn) !== old) this.pendingDeletes.push(old);
+        }
         ctx.record(urn, created.properties);
         ctx.steps.push({ name: declaration.name, urn, op: "replace", outputs: created.properties, diff });
       } else if (diff.changes === "some" || (old.initErrors?.length ?? 0) > 0) {
@@ -363,11 +373,12 @@ export class Stack {
     }
     if (preview) return;
     const removed = [...this.state.values()].filter((entry) => !declared.has(entry.urn));
-    for (const entry of [...this.deletionOrder(removed), ...pendingDeletes.reverse()]) {
+    for (const entry of this.deletionOrder(removed)) {
       await rpc.delete({ urn: entry.urn, id: entry.id, properties: entry.outputs, oldInputs: entry.inputs });
-      if (!declared.has(entry.urn)) this.state.delete(entry.urn);
+      this.state.delete(entry.urn);
       ctx.steps.push({ name: entry.name, urn: entry.urn, op: "delete" });
     }
+    await this.deletePending(rpc, ctx);
     this.providerInputs = ctx.providerInputs;
   }
 
@@ -431,6 +442,16 @@ export class Stack {
       if (resolved !== undefined) out[key] = resolved;
     }
     return out;
+  }
+
+  /** Deletes the replaced resources still awaiting deletion, newest first; each leaves the list once deleted. */
+  private async deletePending(rpc: ProviderRpc, ctx: CommandContext): Promise<void> {
+    while (this.pendingDeletes.length > 0) {
+      const entry = this.pendingDeletes[this.pendingDeletes.length - 1]!;
+      await rpc.delete({ urn: entry.urn, id: entry.id, properties: entry.outputs, oldInputs: entry.inputs });
+      this.pendingDeletes.pop();
+      ctx.steps.push({ name: entry.name, urn: entry.urn, op: "delete" });
+    }
   }
 
   /** Dependents before their dependencies (reverse creation order otherwise). */

@@ -144,7 +144,8 @@ export async function account(lab: Lab, stacks: readonly Stack[] = lab.stacks): 
   const inventory = await lab.sim.inventory();
   const known = new Set<string>();
   for (const stack of stacks) {
-    for (const entry of stack.state.values()) {
+    // Replaced resources awaiting deletion are still in the engine's state.
+    for (const entry of [...stack.state.values(), ...stack.pendingDeletes]) {
       known.add(entry.id);
       if (entry.type === HOST) {
         for (const key of ["folderId", "bridgePortGroupId"]) {
