@@ -42,7 +42,7 @@ typecheck-examples: sdk-build
 
 lint: deps
 	npx prettier --check --log-level warn .
-	npx eslint --max-warnings 0 provider/src sdk/nodejs/src tests scripts
+	npx eslint --max-warnings 0 provider/src sdk/nodejs/src bench/src tests scripts
 
 format: deps
 	npx prettier --write --log-level warn .
