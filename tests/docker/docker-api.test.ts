@@ -18,7 +18,18 @@ import { containerHost, containerVm, parentTemplate } from "../../provider/src/r
 import type { OperationContext, PropertyMap, ProviderConfig } from "../../provider/src/resources";
 import { ensurePluginBuilt } from "../harness/plugin";
 
-const DOCKER = "/usr/local/bin/docker";
+/** The docker CLI: the first `docker` on PATH (this machine's is /usr/local/bin/docker). */
+const DOCKER = findDocker();
+
+function findDocker(): string {
+  for (const dir of (process.env.PATH ?? "").split(path.delimiter).concat("/usr/local/bin")) {
+    const candidate = path.join(dir, "docker");
+    if (dir && fs.existsSync(candidate)) return candidate;
+  }
+  throw new Error(
+    "the docker CLI is not installed: these tests drive the real `docker` client (no daemon needed)",
+  );
+}
 const bonnevilleBin = path.join(repoRoot, "provider", "bin", "bonneville");
 
 let sim: Sim;
