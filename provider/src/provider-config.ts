@@ -241,7 +241,8 @@ function parseConfigValue(
 /** Describes a received value for a message, never revealing the password. */
 function describe(value: unknown, key: ProviderConfigKey): string {
   if (key === "password") return `a ${typeof value}`;
-  if (typeof value === "string") return JSON.stringify(value);
+  // A server written as https://user:password@host must not have its password echoed back.
+  if (typeof value === "string") return JSON.stringify(value.replace(/\/\/[^/@\s]*@/, "//…@"));
   return `${JSON.stringify(value) ?? String(value)} (a ${Array.isArray(value) ? "list" : typeof value})`;
 }
 

@@ -333,6 +333,42 @@ describe("drift of a parent", () => {
   });
 });
 
+describe("names already taken", () => {
+  it("a ContainerHost or ParentTemplate whose fixed name is taken fails on `name`, leaving nothing behind", async () => {
+    const first = newStack();
+    const { host, parent } = base("taken");
+    await first.up([host, parent]);
+    const inventory = await sim.inventory();
+    const parentName = first.outputs<Record<string, unknown>>("taken-parent").name as string;
+
+    const second = newStack();
+    const twin = resource(HOST, "twin", { name: "taken", cluster: "DC0_C0", bridgeSwitch: "dvs-9" });
+    await expect(second.up([twin])).rejects.toThrow(
+      /name: a resource pool named "taken" already exists in resgroup-\d+: choose another name/,
+    );
+    const twinParent = resource(PARENT, "twin-parent", {
+      name: parentName,
+      source: "bonneville-source",
+      resourcePoolId: first.get("taken-host")!.id,
+      folderId: first.outputs<Record<string, unknown>>("taken-host").folderId as string,
+    });
+    await expect(second.up([twinParent])).rejects.toThrow(
+      new RegExp(
+        `name: a VM named "${parentName}" already exists in folder folder-\\d+: choose another name`,
+      ),
+    );
+    expect(second.state.size).toBe(0);
+    const after = await sim.inventory();
+    expect(after.virtualMachines.map((v) => v.id).sort()).toEqual(
+      inventory.virtualMachines.map((v) => v.id).sort(),
+    );
+    expect(after.resourcePools.map((p) => p.id).sort()).toEqual(
+      inventory.resourcePools.map((p) => p.id).sort(),
+    );
+    await first.destroy();
+  });
+});
+
 describe("deleting a ContainerHost", () => {
   it("refuses while it holds VMs, naming them; forceDestroy deletes Bonneville's VMs", async () => {
     const stack = newStack();

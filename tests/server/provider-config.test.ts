@@ -31,6 +31,16 @@ describe("provider configuration", () => {
     ]);
   });
 
+  it("never echoes a password written into the server URL", () => {
+    const { failures } = checkProviderConfig(
+      { ...valid, vsphereServer: "https://admin:S3cret-pw@vc/sdk" },
+      {},
+    );
+    expect(failures.map((f) => f.property)).toEqual(["vsphereServer"]);
+    expect(failures[0]!.reason).toContain('"https://…@vc/sdk"');
+    expect(JSON.stringify(failures)).not.toContain("S3cret-pw");
+  });
+
   it("parses allowUnverifiedSsl from a boolean or the strings the engine sends", () => {
     expect(checkProviderConfig({ ...valid, allowUnverifiedSsl: true }, {}).config?.allowUnverifiedSsl).toBe(
       true,

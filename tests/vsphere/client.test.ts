@@ -264,10 +264,33 @@ describe("object wrappers", () => {
     let info = await pool.info();
     expect(info?.cpu.limit).toBe(2000);
     expect(info?.memory.limit).toBe(1024);
+    // Shares an administrator set are kept by a later limit change.
+    await client.invoke("UpdateConfig", pool.ref, {
+      config: {
+        $type: "ResourceConfigSpec",
+        cpuAllocation: {
+          $type: "ResourceAllocationInfo",
+          reservation: 0,
+          expandableReservation: true,
+          limit: 2000,
+          shares: { $type: "SharesInfo", shares: 8000, level: "high" },
+        },
+        memoryAllocation: {
+          $type: "ResourceAllocationInfo",
+          reservation: 0,
+          expandableReservation: true,
+          limit: 1024,
+          shares: { $type: "SharesInfo", shares: 163840, level: "normal" },
+        },
+      },
+    });
     await pool.updateAllocation({ limit: 3000, reservation: 100 }, { limit: -1 });
     info = await pool.info();
     expect(info?.cpu).toEqual({ limit: 3000, reservation: 100, expandableReservation: true });
-    expect(info?.memory.limit).toBe(-1);
+    expect(info?.memory).toEqual({ limit: -1, reservation: 0, expandableReservation: true });
+    const raw = await client.properties.retrieveOne(pool.ref, ["config.cpuAllocation"]);
+    const shares = (raw!.props["config.cpuAllocation"] as { shares: { level: string } }).shares;
+    expect(shares.level).toBe("high");
     await pool.destroy();
     await folder.destroy();
     expect(await pool.info()).toBeUndefined();

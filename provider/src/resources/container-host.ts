@@ -5,6 +5,7 @@
  */
 import {
   ClusterComputeResource,
+  isVimFault,
   DistributedVirtualPortgroup,
   DistributedVirtualSwitch,
   Folder,
@@ -26,7 +27,7 @@ import {
   unlessGone,
   withDefaults,
 } from "./common";
-import { HostNotEmptyError, ResourceInitError } from "./errors";
+import { BonnevilleError, HostNotEmptyError, ResourceInitError, ValidationError } from "./errors";
 import type {
   CheckInfo,
   CheckResult,
@@ -207,12 +208,10 @@ function allocations(inputs: PropertyMap): { cpu: Partial<Allocation>; memory: P
     cpu: {
       limit: n(inputs.cpuLimitMhz) ?? -1,
       reservation: n(inputs.cpuReservationMhz) ?? 0,
-      expandableReservation: true,
     },
     memory: {
       limit: n(inputs.memoryLimitMb) ?? -1,
       reservation: n(inputs.memoryReservationMb) ?? 0,
-      expandableReservation: true,
     },
   };
 }
@@ -247,7 +246,8 @@ async function create(
       ? resolveInput(client, ctx, "cluster", String(inputs.cluster), objectKinds.cluster, "host").then(
           async (ref) => {
             const info = await new ClusterComputeResource(client, ref).info();
-            if (!info) throw new Error(`cluster ${ref.value} vanished while being read`);
+            if (!info)
+              throw new BonnevilleError(`cluster ${ref.value} vanished while being read; run up again`);
             return info.rootPool;
           },
         )
@@ -267,7 +267,17 @@ async function create(
   ]);
   const { cpu, memory } = allocations(inputs);
   ctx.progress(`creating resource pool ${name}`);
-  const pool = await new ResourcePool(client, parentPool).createChild(name, cpu, memory, { signal });
+  const pool = await new ResourcePool(client, parentPool)
+    .createChild(name, cpu, memory, { signal })
+    .catch((error: unknown) => {
+      if (!isVimFault(error, "DuplicateName")) throw error;
+      throw new ValidationError([
+        {
+          property: "name",
+          reason: `a resource pool named "${name}" already exists in ${parentPool.value}: choose another name, or import the existing ContainerHost`,
+        },
+      ]);
+    });
   const partial: Record<string, unknown> = {
     ...inputs,
     resourcePoolId: pool.id,

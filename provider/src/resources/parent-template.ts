@@ -5,6 +5,7 @@
  * the moment it is safe to fork. Its ID is the VM's.
  */
 import {
+  isVimFault,
   MoRef,
   networkTarget,
   objectKinds,
@@ -261,23 +262,33 @@ async function create(
     [READY_KEY]: "",
   };
   ctx.progress(`cloning ${sourceInfo.name} (${sourceRef.value}) to parent ${name}`);
-  const vm = await source.clone(
-    folder,
-    name,
-    {
-      location: {
-        pool,
-        ...(datastore ? { datastore } : {}),
-        ...(host ? { host } : {}),
-        nicNetworks,
+  const vm = await source
+    .clone(
+      folder,
+      name,
+      {
+        location: {
+          pool,
+          ...(datastore ? { datastore } : {}),
+          ...(host ? { host } : {}),
+          nicNetworks,
+        },
+        ...(typeof inputs.numCpus === "number" ? { numCpus: inputs.numCpus } : {}),
+        ...(typeof inputs.memoryMb === "number" ? { memoryMb: inputs.memoryMb } : {}),
+        extraConfig,
+        powerOn: false,
       },
-      ...(typeof inputs.numCpus === "number" ? { numCpus: inputs.numCpus } : {}),
-      ...(typeof inputs.memoryMb === "number" ? { memoryMb: inputs.memoryMb } : {}),
-      extraConfig,
-      powerOn: false,
-    },
-    { signal },
-  );
+      { signal },
+    )
+    .catch((error: unknown) => {
+      if (!isVimFault(error, "DuplicateName")) throw error;
+      throw new ValidationError([
+        {
+          property: "name",
+          reason: `a VM named "${name}" already exists in folder ${folder.value}: choose another name, or import the existing VM`,
+        },
+      ]);
+    });
   // From here the VM exists: any failure is an initialisation failure carrying its ID.
   return bringUp(ctx, vm, inputs, host);
 }

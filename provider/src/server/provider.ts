@@ -173,7 +173,7 @@ export class ProviderService {
     const secretKeys = new Set([...news.secretKeys, ...secretPropertyNames(providerConfigSchema)]);
     const response = new (protocol().provider.CheckResponse)();
     response.setInputs(objectToStruct(this.encode({ ...check.inputs, ...passthrough }, secretKeys)));
-    response.setFailuresList(check.failures.map(toCheckFailure));
+    response.setFailuresList(check.failures.map((f) => this.redactedFailure(f)));
     return response;
   }
 
@@ -245,7 +245,7 @@ export class ProviderService {
     this.rememberSchemaSecrets(resourceType, inputs);
     const response = new (protocol().provider.CheckResponse)();
     response.setInputs(objectToStruct(this.encode(inputs, this.secretKeys(resourceType, news))));
-    response.setFailuresList(failures.map(toCheckFailure));
+    response.setFailuresList(failures.map((f) => this.redactedFailure(f)));
     return response;
   }
 
@@ -455,6 +455,14 @@ export class ProviderService {
       const value = values[name];
       if (typeof value === "string") this.options.redactor.add([value]);
     }
+  }
+
+  /** A check failure for the engine, with any secret value the reason quotes redacted. */
+  private redactedFailure(failure: CheckFailure): providerPb.CheckFailure {
+    return toCheckFailure({
+      property: failure.property,
+      reason: this.options.redactor.redact(failure.reason),
+    });
   }
 
   private unary<Req, Res>(body: (request: Req) => Promise<Res>) {

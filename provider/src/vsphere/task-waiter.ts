@@ -57,6 +57,8 @@ const unobservedPollSeconds = 1;
 export class TaskWaiter {
   private readonly waiters = new Map<string, Waiter[]>();
   private readonly finished = new Map<string, TaskOutcome>();
+  /** What the filter reported so far of awaited tasks that have not ended. */
+  private readonly partial = new Map<string, Record<string, unknown>>();
   /** Tasks the filter has reported (entered, or changed) and not reported leaving. */
   private readonly seen = new Set<string>();
   /** Waited-for tasks read directly and found still running: the filter no longer sees them. */
@@ -128,6 +130,7 @@ export class TaskWaiter {
     else {
       this.waiters.delete(id);
       this.unobserved.delete(id);
+      this.partial.delete(id);
     }
   }
 
@@ -252,9 +255,15 @@ export class TaskWaiter {
     }
   }
 
-  private observe(task: MoRef, props: Record<string, unknown>): void {
+  private observe(task: MoRef, changed: Record<string, unknown>): void {
+    // An update carries only what changed: a result may come a poll before the state that ends the task.
+    const props = { ...this.partial.get(task.value), ...changed };
     const state = props["info.state"];
-    if (state !== "success" && state !== "error") return;
+    if (state !== "success" && state !== "error") {
+      if (this.waiters.has(task.value)) this.partial.set(task.value, props);
+      return;
+    }
+    this.partial.delete(task.value);
     const outcome: TaskOutcome = { state, result: props["info.result"], error: props["info.error"] };
     this.finished.set(task.value, outcome);
     if (this.finished.size > finishedMemory) {
@@ -316,6 +325,7 @@ export class TaskWaiter {
     }
     this.waiters.clear();
     this.unobserved.clear();
+    this.partial.clear();
   }
 
   /** Stops the loop and rejects every wait. */

@@ -9,7 +9,7 @@ export interface PortGroupInfo {
   readonly key: string;
   readonly switchRef: MoRef | undefined;
   readonly configVersion: string;
-  /** The VLAN ID of the default port config; 0 when none (or a trunk/PVLAN, which Bonneville does not manage). */
+  /** The VLAN ID of the default port config: 0 when none, -1 for a trunk or private VLAN (not a single ID). */
   readonly vlanId: number;
   readonly vms: readonly MoRef[];
 }
@@ -43,10 +43,7 @@ export class DistributedVirtualPortgroup extends ManagedObject {
           ? p["config.distributedVirtualSwitch"]
           : undefined,
       configVersion: String(p["config.configVersion"] ?? ""),
-      vlanId:
-        vlan.$type === "VmwareDistributedVirtualSwitchVlanIdSpec" || vlan.vlanId !== undefined
-          ? Number(vlan.vlanId ?? 0)
-          : 0,
+      vlanId: vlanIdOf(vlan),
       vms: list(p.vm as MoRef[] | MoRef | undefined),
     };
   }
@@ -67,4 +64,12 @@ export class DistributedVirtualPortgroup extends ManagedObject {
       options,
     );
   }
+}
+
+/** A single VLAN ID from a port setting's `vlan`; -1 for a trunk or private VLAN, 0 when unset. */
+function vlanIdOf(vlan: Record<string, unknown>): number {
+  if (vlan.$type !== undefined && vlan.$type !== "VmwareDistributedVirtualSwitchVlanIdSpec") return -1;
+  if (vlan.vlanId === undefined) return 0;
+  const id = Number(vlan.vlanId);
+  return Number.isInteger(id) ? id : -1;
 }

@@ -1,6 +1,7 @@
 /** DistributedVirtualSwitch: the switch that carries Bonneville's bridge port groups. */
 import type { CallOptions } from "../soap/client";
 import { list, type DataObject } from "../soap/xml";
+import { VSphereError } from "../faults";
 import { MoRef } from "../types";
 import { ManagedObject } from "./managed-object";
 import { DistributedVirtualPortgroup, vlanSetting } from "./distributed-virtual-portgroup";
@@ -52,7 +53,7 @@ export class DistributedVirtualSwitch extends ManagedObject {
     for (const c of names.values()) {
       if (c.props.name === spec.name) return new DistributedVirtualPortgroup(this.client, c.obj);
     }
-    throw new Error(
+    throw new VSphereError(
       `CreateDVPortgroup_Task on ${this.id} succeeded but port group "${spec.name}" is not on the switch`,
     );
   }

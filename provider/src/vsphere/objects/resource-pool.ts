@@ -22,14 +22,21 @@ export interface ResourcePoolInfo {
 }
 
 /** A ResourceAllocationInfo with every field vCenter requires on create. */
-export function allocationSpec(a: Partial<Allocation>): DataObject {
+export function allocationSpec(a: Partial<Allocation>, shares?: unknown): DataObject {
   return {
     $type: "ResourceAllocationInfo",
     reservation: a.reservation ?? 0,
     expandableReservation: a.expandableReservation ?? true,
     limit: a.limit ?? -1,
-    shares: { $type: "SharesInfo", shares: 0, level: "normal" },
+    shares: sharesSpec(shares),
   };
+}
+
+/** The shares to send: the pool's current ones when known (an admin may have tuned them), else normal. */
+function sharesSpec(current: unknown): DataObject {
+  const c = (current ?? {}) as Record<string, unknown>;
+  if (typeof c.level !== "string") return { $type: "SharesInfo", shares: 0, level: "normal" };
+  return { $type: "SharesInfo", shares: Number(c.shares ?? 0), level: c.level };
 }
 
 function allocation(raw: unknown): Allocation {
@@ -65,20 +72,28 @@ export class ResourcePool extends ManagedObject {
     return new ResourcePool(this.client, ref);
   }
 
-  /** Changes limits and reservations in place (UpdateConfig). */
+  /**
+   * Changes limits and reservations in place (UpdateConfig). What `cpu` and `memory` leave out, and
+   * the shares, keep their current values: settings an administrator tuned are not reset.
+   */
   async updateAllocation(
     cpu: Partial<Allocation>,
     memory: Partial<Allocation>,
     options: CallOptions = {},
   ): Promise<void> {
+    const current = await this.props(["config.cpuAllocation", "config.memoryAllocation"]);
+    const merged = (wanted: Partial<Allocation>, raw: unknown): DataObject => {
+      const now = raw ? allocation(raw) : undefined;
+      return allocationSpec({ ...now, ...wanted }, (raw as Record<string, unknown> | undefined)?.shares);
+    };
     await this.client.invoke(
       "UpdateConfig",
       this.ref,
       {
         config: {
           $type: "ResourceConfigSpec",
-          cpuAllocation: allocationSpec(cpu),
-          memoryAllocation: allocationSpec(memory),
+          cpuAllocation: merged(cpu, current?.["config.cpuAllocation"]),
+          memoryAllocation: merged(memory, current?.["config.memoryAllocation"]),
         },
       },
       options,

@@ -1,6 +1,7 @@
 /** VirtualMachine: clone, instant clone, power, reconfigure, destroy and typed reads. */
 import type { CallOptions } from "../soap/client";
 import { list, XsdValue, type DataObject } from "../soap/xml";
+import { VSphereError } from "../faults";
 import { MoRef } from "../types";
 import { ManagedObject } from "./managed-object";
 import { nicBacking, type NetworkTarget } from "./network";
@@ -139,6 +140,14 @@ export function extraConfigOf(raw: unknown): Map<string, string> {
   return out;
 }
 
+/** The VM a clone task made (its result); a task that succeeded without one is reported, not guessed. */
+function madeVm(result: unknown, method: string, source: MoRef, name: string): MoRef {
+  if (result instanceof MoRef && result.type === "VirtualMachine") return result;
+  throw new VSphereError(
+    `${method} of ${source.value} to "${name}" succeeded but reported no VM; look for "${name}" in vSphere`,
+  );
+}
+
 export class VirtualMachine extends ManagedObject {
   /** Everything Bonneville reads about a VM, in one (batched) call; undefined when it is gone. */
   async info(): Promise<VirtualMachineInfo | undefined> {
@@ -184,8 +193,8 @@ export class VirtualMachine extends ManagedObject {
       location: relocateSpec(location),
       config: optionValues(extraConfig),
     };
-    const ref = (await this.client.runTask("InstantClone_Task", this.ref, { spec }, options)) as MoRef;
-    return new VirtualMachine(this.client, ref);
+    const ref = await this.client.runTask("InstantClone_Task", this.ref, { spec }, options);
+    return new VirtualMachine(this.client, madeVm(ref, "InstantClone_Task", this.ref, name));
   }
 
   /** Full clone (CloneVM_Task) with hardware and extra config changes; powered off unless `powerOn`. */
@@ -214,13 +223,13 @@ export class VirtualMachine extends ManagedObject {
       config,
       powerOn: spec.powerOn ?? false,
     };
-    const ref = (await this.client.runTask(
+    const ref = await this.client.runTask(
       "CloneVM_Task",
       this.ref,
       { folder, name, spec: cloneSpec },
       options,
-    )) as MoRef;
-    return new VirtualMachine(this.client, ref);
+    );
+    return new VirtualMachine(this.client, madeVm(ref, "CloneVM_Task", this.ref, name));
   }
 
   /** Powers on (PowerOnVM_Task), optionally on a given host. */
