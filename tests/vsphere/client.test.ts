@@ -70,6 +70,27 @@ afterAll(async () => {
 });
 
 describe("session", () => {
+  it("a caller that gives up during the shared login does not fail the others waiting on it", async () => {
+    const s = await Sim.start();
+    const c = new VSphereClient({ url: s.url, user: s.user, password: s.password, thumbprint: s.thumbprint });
+    try {
+      await s.resetStats();
+      await s.addFault({ method: "Login", latencyMs: 400, count: 1 });
+      const content = await c.serviceContent();
+      const impatient = new AbortController();
+      const first = c.properties.retrieve([content.rootFolder], ["name"], { signal: impatient.signal });
+      const second = c.properties.retrieve([content.rootFolder], ["name"]);
+      setTimeout(() => impatient.abort(new Error("this operation's timeout")), 100);
+      await expect(first).rejects.toThrow("this operation's timeout");
+      const found = await second;
+      expect(found.get(content.rootFolder.value)?.props.name).toBe("Datacenters");
+      expect((await s.stats()).calls.Login).toBe(1);
+    } finally {
+      await c.close();
+      await s.stop();
+    }
+  });
+
   it("logs in lazily once and reuses the session for every call", async () => {
     const c = connect();
     expect(c.calls.count("Login")).toBe(0);

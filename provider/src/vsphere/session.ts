@@ -47,6 +47,8 @@ export class Session {
   private readonly soap: SoapClient;
   private content: ServiceContent | undefined;
   private login: Promise<void> | undefined;
+  /** Aborted by close(): ends a login still on the wire. */
+  private readonly closing = new AbortController();
   private loggedIn = false;
   private closed = false;
   /** Incremented at every login: objects made in an older session (collectors, filters) are gone. */
@@ -85,19 +87,22 @@ export class Session {
     return this.content;
   }
 
+  /**
+   * Logs in once for every caller. The login itself is not tied to any caller's signal (one
+   * operation's cancel or timeout must not fail the others waiting on it); each caller stops
+   * waiting when its own signal aborts.
+   */
   private ensureLogin(options: CallOptions): Promise<void> {
     if (this.closed) return Promise.reject(new AbortedError("the vSphere client was closed"));
     if (this.loggedIn) return Promise.resolve();
     if (!this.login) {
       this.login = (async () => {
-        const content = await this.serviceContent(options);
+        const content = await this.serviceContent({ signal: this.closing.signal });
         try {
-          await this.soap.invoke(
-            "Login",
-            content.sessionManager,
-            { userName: this.credentials.user, password: this.credentials.password },
-            options,
-          );
+          await this.soap.invoke("Login", content.sessionManager, {
+            userName: this.credentials.user,
+            password: this.credentials.password,
+          });
         } catch (err) {
           if (isVimFault(err, "InvalidLogin")) {
             throw new VSphereError(
@@ -113,7 +118,7 @@ export class Session {
         this.login = undefined;
       });
     }
-    return this.login;
+    return untilAborted(this.login, options.signal);
   }
 
   /** Calls a method in the session, logging in first and renewing once if the session expired. */
@@ -160,6 +165,7 @@ export class Session {
   /** Logs out (if logged in); later calls fail. */
   async close(): Promise<void> {
     if (this.closed) return;
+    this.closing.abort(new AbortedError("the vSphere client was closed"));
     if (this.login) await this.login.catch(() => undefined);
     const wasLoggedIn = this.loggedIn;
     this.closed = true;
@@ -174,4 +180,29 @@ export class Session {
   get isClosed(): boolean {
     return this.closed;
   }
+}
+
+/** `work`, or a rejection as soon as `signal` aborts (the work itself goes on for its other waiters). */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return work;
+  if (signal.aborted) return Promise.reject(abortError(signal));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(abortError(signal));
+    signal.addEventListener("abort", onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+function abortError(signal: AbortSignal): Error {
+  const reason: unknown = signal.reason;
+  return reason instanceof Error ? reason : new AbortedError("logging in to vCenter was cancelled");
 }
