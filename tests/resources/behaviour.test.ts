@@ -260,6 +260,33 @@ describe("initialisation failures", () => {
 });
 
 describe("retrying an initialisation failure", () => {
+  it("the next up gives a ContainerHost the bridge port group its create could not make", async () => {
+    const stack = newStack();
+    const host = resource(HOST, "half-host", {
+      name: "half",
+      cluster: "DC0_C0",
+      bridgeSwitch: "DVS0",
+      bridgeVlanId: 7,
+    });
+    await sim.addFault({ method: "CreateDVPortgroup_Task", fault: "DvsFault", count: 1 });
+    await expect(stack.up([host])).rejects.toThrow(/setting up ContainerHost half failed: .*DvsFault/);
+    const entry = stack.get("half-host")!;
+    expect(entry.initErrors).toHaveLength(1);
+    expect(reveal<Record<string, unknown>>(entry.outputs).bridgePortGroupId).toBe("");
+    await sim.clearFaults();
+    const retried = await stack.up([host]);
+    expect(retried.steps.find((s) => s.name === "half-host")!.op).toBe("update");
+    const out = stack.outputs<Record<string, unknown>>("half-host");
+    expect(out.bridgePortGroupId).toMatch(/^dvportgroup-/);
+    expect(out.networks).toEqual({ bridge: out.bridgePortGroupId });
+    const inventory = await sim.inventory();
+    expect(inventory.portGroups.find((p) => p.id === out.bridgePortGroupId)!.name).toBe("half-bridge");
+    expect(inventory.folders.filter((f) => f.name === "half")).toHaveLength(1);
+    expect((await stack.up([host])).steps.every((s) => s.op === "same")).toBe(true);
+    await stack.destroy();
+    expect((await sim.inventory()).portGroups.some((p) => p.name === "half-bridge")).toBe(false);
+  });
+
   it("the next up finishes a parent that was not ready in time, without cloning again", async () => {
     const later = await Sim.start({ BONNEVILLE_SIM_READY_MS: "2500" });
     try {

@@ -434,13 +434,14 @@ async function update(
   const pool = new ResourcePool(client, new MoRef("ResourcePool", id));
   const limitKeys = ["cpuLimitMhz", "memoryLimitMb", "cpuReservationMhz", "memoryReservationMb"];
   const outputs: Record<string, unknown> = { ...olds, ...withDefaults(schema, news) };
+  Object.assign(outputs, await completeParts(ctx, id, news, olds));
   for (const key of limitKeys) if (news[key] === undefined) delete outputs[key];
   if (limitKeys.some((k) => olds[k] !== news[k])) {
     const { cpu, memory } = allocations(news);
     ctx.progress(`updating the limits of resource pool ${id}`);
     await pool.updateAllocation(cpu, memory, { signal });
   }
-  const pgId = String(olds.bridgePortGroupId ?? "");
+  const pgId = String(outputs.bridgePortGroupId ?? "");
   if ((olds.bridgeVlanId ?? 0) !== (news.bridgeVlanId ?? 0) && pgId) {
     ctx.progress(`setting VLAN ${String(news.bridgeVlanId)} on ${pgId}`);
     await new DistributedVirtualPortgroup(client, new MoRef("DistributedVirtualPortgroup", pgId)).setVlan(
@@ -452,6 +453,82 @@ async function update(
   outputs.networks = { ...(pgId ? { [BRIDGE_NETWORK]: pgId } : {}), ...containerNetworks };
   if (news.containerNetworks === undefined) delete outputs.containerNetworks;
   return outputs;
+}
+
+/**
+ * The host's folder and bridge port group, made now when a create stopped before making them (the
+ * engine retries such a create through Update): one already there under the host's name (made by
+ * the interrupted create) is taken, else a new one is made. Fails as an initialisation failure.
+ */
+async function completeParts(
+  ctx: OperationContext,
+  id: string,
+  inputs: PropertyMap,
+  olds: PropertyMap,
+): Promise<{ folderId: string; bridgePortGroupId: string }> {
+  const client = await ctx.client();
+  const { signal } = ctx;
+  const name = String(inputs.name);
+  let folderId = typeof olds.folderId === "string" ? olds.folderId : "";
+  let bridgePortGroupId = typeof olds.bridgePortGroupId === "string" ? olds.bridgePortGroupId : "";
+  const [folder, pg] = await Promise.all([
+    folderId ? new Folder(client, new MoRef("Folder", folderId)).info() : undefined,
+    bridgePortGroupId
+      ? new DistributedVirtualPortgroup(
+          client,
+          new MoRef("DistributedVirtualPortgroup", bridgePortGroupId),
+        ).info()
+      : undefined,
+  ]);
+  if (folder && pg) return { folderId, bridgePortGroupId };
+  try {
+    if (!folder) {
+      const parent =
+        inputs.folder !== undefined
+          ? await resolveInput(client, ctx, "folder", String(inputs.folder), objectKinds.folder, "vm")
+          : (await client.find.datacenter(ctx.config.datacenter)).vmFolder;
+      const existing = (await client.find.children(parent, "Folder")).find((c) => c.name === name);
+      ctx.progress(`${existing ? "taking" : "creating"} folder ${name} of ContainerHost ${id}`);
+      folderId = existing
+        ? existing.ref.value
+        : (await new Folder(client, parent).createFolder(name, { signal })).id;
+    }
+    if (!pg) {
+      const dvs = await resolveInput(
+        client,
+        ctx,
+        "bridgeSwitch",
+        String(inputs.bridgeSwitch),
+        objectKinds.switch,
+        "network",
+      );
+      const pgName = `${name}${BRIDGE_SUFFIX}`;
+      const groups = (await new DistributedVirtualSwitch(client, dvs).info())?.portGroups ?? [];
+      const names = await client.properties.retrieve(groups, ["name"]);
+      const existing = [...names.values()].find((c) => c.props.name === pgName);
+      ctx.progress(`${existing ? "taking" : "creating"} port group ${pgName} of ContainerHost ${id}`);
+      bridgePortGroupId = existing
+        ? existing.obj.value
+        : (
+            await new DistributedVirtualSwitch(client, dvs).createPortGroup(
+              {
+                name: pgName,
+                vlanId: Number(inputs.bridgeVlanId ?? 0),
+                description: `Bonneville bridge network of ContainerHost ${name} (${id})`,
+              },
+              { signal },
+            )
+          ).id;
+    }
+  } catch (error) {
+    throw new ResourceInitError(
+      id,
+      { ...olds, folderId, bridgePortGroupId },
+      [`completing ContainerHost ${name} failed: ${messageOf(error)}`],
+      { cause: error },
+    );
+  }
+  return { folderId, bridgePortGroupId };
 }
 
 async function deleteHost(ctx: OperationContext, id: string, state: PropertyMap): Promise<void> {
