@@ -67,12 +67,18 @@ export class PropertyWaiter {
         optionsOf(options.signal),
       )) as MoRef;
       const generation = this.session.generation;
-      await this.session.invoke(
-        "CreateFilter",
-        pc,
-        { spec, partialUpdates: false },
-        optionsOf(options.signal),
-      );
+      try {
+        await this.session.invoke(
+          "CreateFilter",
+          pc,
+          { spec, partialUpdates: false },
+          optionsOf(options.signal),
+        );
+      } catch (error) {
+        // A collector without its filter would live on, unused, for the rest of the session.
+        await this.session.invoke("DestroyPropertyCollector", pc, {}).catch(() => undefined);
+        throw error;
+      }
       return { pc, generation };
     };
     let collector = await open();

@@ -168,7 +168,12 @@ export class TaskWaiter {
         },
       ],
     };
-    await this.session.invoke("CreateFilter", pc, { spec, partialUpdates: false });
+    try {
+      await this.session.invoke("CreateFilter", pc, { spec, partialUpdates: false });
+    } catch (error) {
+      await this.session.invoke("DestroyPropertyCollector", pc, {}).catch(() => undefined);
+      throw error;
+    }
     this.collector = pc;
     this.collectorGeneration = this.session.generation;
     this.version = "";
@@ -199,7 +204,12 @@ export class TaskWaiter {
         if (this.closed) return;
         failures++;
         // The collector is gone with its session, or the connection broke:
-        // start over with a new filter and read what we wait for directly.
+        // start over with a new filter and read what we wait for directly. A collector of
+        // the same session still exists on the server: destroy it rather than leave it polling.
+        const stale = this.collector;
+        if (stale && this.collectorGeneration === this.session.generation) {
+          void this.session.invoke("DestroyPropertyCollector", stale, {}).catch(() => undefined);
+        }
         this.collector = undefined;
         if (failures > 3 || !isRetryable(err)) {
           this.rejectAll(err);
