@@ -250,6 +250,31 @@ describe("dropped connections", () => {
   });
 });
 
+describe("a server that does not answer", () => {
+  it("gives up on a call after the request timeout, naming the call and the server", async () => {
+    const s = await Sim.start();
+    const c = new VSphereClient({
+      url: s.url,
+      user: s.user,
+      password: s.password,
+      thumbprint: s.thumbprint,
+      requestTimeoutSeconds: 1,
+    });
+    try {
+      const dc = await c.find.datacenter();
+      await s.addFault({ method: "CreateFolder", latencyMs: 3000, count: 1 });
+      const err = await new Folder(c, dc.vmFolder).createFolder("slow").catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(TransportError);
+      expect((err as Error).message).toMatch(
+        /^CreateFolder: cannot reach 127\.0\.0\.1:\d+: no answer within 1 s$/,
+      );
+    } finally {
+      await c.close();
+      await s.stop();
+    }
+  });
+});
+
 describe("finder", () => {
   it("resolves relative and absolute inventory paths and IDs to the same object", async () => {
     const byPath = await client.find.resolve("DC0_DVPG1", objectKinds.portGroup, "network");

@@ -27,6 +27,8 @@ export interface VSphereConnectionOptions {
   readonly thumbprint?: string;
   /** Longest single task-wait poll, seconds. Default 20. */
   readonly maxWaitSeconds?: number;
+  /** Longest silence on one call before it fails as unreachable, seconds. Default 300. */
+  readonly requestTimeoutSeconds?: number;
 }
 
 export class VSphereClient {
@@ -44,6 +46,7 @@ export class VSphereClient {
       url: this.url,
       ...(options.allowUnverifiedSsl !== undefined ? { allowUnverifiedSsl: options.allowUnverifiedSsl } : {}),
       ...(options.thumbprint ? { thumbprint: options.thumbprint } : {}),
+      ...(options.requestTimeoutSeconds ? { requestTimeoutMs: options.requestTimeoutSeconds * 1000 } : {}),
     });
     this.session = new Session(transport, { user: options.user, password: options.password });
     this.properties = new PropertyReader(this.session);

@@ -23,6 +23,12 @@ export interface TransportOptions {
   readonly maxSockets?: number;
   /** The vim25 API version sent in SOAPAction. Default 7.0.0.0. */
   readonly apiVersion?: string;
+  /**
+   * Longest silence on a call's connection before it is given up, milliseconds. Default 300000:
+   * far beyond any answer (task methods answer at once, long polls within their wait), so only a
+   * hung server or a half-open connection reaches it.
+   */
+  readonly requestTimeoutMs?: number;
 }
 
 /** Normalises a thumbprint to upper-case hex pairs joined by colons. */
@@ -137,6 +143,14 @@ export class SoapTransport {
           resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }),
         );
         res.on("error", fail);
+      });
+      const timeoutMs = this.options.requestTimeoutMs ?? 300_000;
+      req.setTimeout(timeoutMs, () => {
+        const err = new Error(`no answer within ${Math.round(timeoutMs / 1000)} s`) as Error & {
+          code?: string;
+        };
+        err.code = "ETIMEDOUT";
+        req.destroy(err);
       });
       const onAbort = () => req.destroy(new AbortedError(`${method} was cancelled: ${abortReason(signal!)}`));
       signal?.addEventListener("abort", onAbort, { once: true });
