@@ -351,6 +351,24 @@ describe("object wrappers", () => {
     expect(await pg.info()).toMatchObject({ name: "client-test-bridge", vlanId: 42, switchRef });
     await pg.setVlan(43);
     expect((await pg.info())?.vlanId).toBe(43);
+    // A trunk set behind Bonneville's back reads as -1 (not one VLAN ID), so a refresh shows drift.
+    await client.runTask("ReconfigureDVPortgroup_Task", pg.ref, {
+      spec: {
+        $type: "DVPortgroupConfigSpec",
+        configVersion: (await pg.info())!.configVersion,
+        defaultPortConfig: {
+          $type: "VMwareDVSPortSetting",
+          vlan: {
+            $type: "VmwareDistributedVirtualSwitchTrunkVlanSpec",
+            inherited: false,
+            vlanId: [{ $type: "NumericRange", start: 100, end: 200 }],
+          },
+        },
+      },
+    });
+    expect((await pg.info())?.vlanId).toBe(-1);
+    await pg.setVlan(44);
+    expect((await pg.info())?.vlanId).toBe(44);
     expect((await dvs.info())?.portGroups.map((p) => p.value)).toContain(pg.id);
     await pg.destroy();
     expect(await pg.info()).toBeUndefined();
