@@ -5,7 +5,7 @@
  * must find that VM by its URN tag and adopt it: no duplicate, no orphan.
  */
 import { ProviderRpcError, type Stack } from "../harness";
-import { account, base, container, eventually, failureOf, Lab, VM } from "./support";
+import { account, base, container, eventually, failureOf, Lab, PARENT, VM } from "./support";
 
 let lab: Lab;
 
@@ -117,6 +117,43 @@ describe("a plugin killed right after InstantClone_Task was sent", () => {
       await stale.powerOff();
       await stale.destroy();
     });
+    await stack.destroy();
+    expect(await account(lab)).toEqual({ orphaned: [], missing: [] });
+  });
+});
+
+describe("a plugin killed right after a ParentTemplate's CloneVM_Task was sent", () => {
+  it("the next up adopts the full clone by its URN tag and finishes it, instead of cloning again", async () => {
+    const stack = lab.stack();
+    const { host, parent } = base("crash-parent");
+    await stack.up([host]);
+    const urn = stack.urn(PARENT, parent.name);
+
+    await lab.sim.resetStats();
+    await lab.sim.addFault({ method: "CloneVM_Task", latencyMs: 1500 });
+    const up = failureOf(() => stack.up([host, parent]));
+    await eventually("CloneVM_Task reaching the simulator", async () =>
+      ((await lab.sim.stats()).calls.CloneVM_Task ?? 0) > 0 ? true : undefined,
+    );
+    await lab.lastPlugin!.kill("SIGKILL");
+    expect(await up).toBeInstanceOf(ProviderRpcError);
+    await lab.sim.clearFaults();
+    const [orphan] = await eventually("the clone the killed plugin asked for", async () => {
+      const found = await vmsTagged(urn);
+      return found.length > 0 ? found : undefined;
+    });
+    expect(stack.get(parent.name)).toBeUndefined();
+
+    const result = await stack.up([host, parent]);
+    expect(result.steps.find((s) => s.name === parent.name)!.op).toBe("create");
+    expect(stack.get(parent.name)!.id).toBe(orphan!.id);
+    expect((await vmsTagged(urn)).map((v) => v.id)).toEqual([orphan!.id]);
+    const out = stack.outputs(parent.name);
+    expect(out.powerState).toBe("poweredOn");
+    expect(out.name).toBe(stack.get(parent.name)!.inputs.name);
+    await lab.engine.waitFor((m) => m.urn === urn && m.message.includes("adopting"));
+    expect(await account(lab)).toEqual({ orphaned: [], missing: [] });
+
     await stack.destroy();
     expect(await account(lab)).toEqual({ orphaned: [], missing: [] });
   });

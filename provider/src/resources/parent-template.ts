@@ -29,9 +29,11 @@ import {
   ROLE_KEY,
   seconds,
   SOURCE_KEY,
+  SPEC_DIGEST_KEY,
   URN_KEY,
 } from "./common";
 import { BonnevilleError, ResourceInitError, ValidationError, WaitTimeoutError } from "./errors";
+import { specDigest } from "./guest-contract";
 import type {
   CheckInfo,
   CheckResult,
@@ -252,15 +254,26 @@ async function create(
     sourceInfo.nics,
     `source ${sourceInfo.name}`,
   );
+  const digest = specDigest(ctx.urn, { ...inputs, name: undefined, readyTimeoutSeconds: undefined });
   const extraConfig: Record<string, string> = {
     ...((inputs.extraConfig ?? {}) as Record<string, string>),
     [MANAGED_KEY]: "true",
     [URN_KEY]: ctx.urn,
     [ROLE_KEY]: "parent",
     [SOURCE_KEY]: sourceRef.value,
+    [SPEC_DIGEST_KEY]: digest,
     // A source that was itself a ready parent must not make the wait end at once.
     [READY_KEY]: "",
   };
+  // A full clone an interrupted create of this resource left behind is adopted, not made twice.
+  const leftover = await leftoverClone(client, folder, ctx.urn, digest);
+  if (leftover) {
+    ctx.progress(
+      `adopting ${leftover.name} (${leftover.vm.id}), cloned for this resource by an earlier interrupted create`,
+    );
+    if (leftover.name !== name) await leftover.vm.rename(name, { signal });
+    return bringUp(ctx, leftover.vm, inputs, host);
+  }
   ctx.progress(`cloning ${sourceInfo.name} (${sourceRef.value}) to parent ${name}`);
   const vm = await source
     .clone(
@@ -291,6 +304,39 @@ async function create(
     });
   // From here the VM exists: any failure is an initialisation failure carrying its ID.
   return bringUp(ctx, vm, inputs, host);
+}
+
+/** Parents a Diff of this process is replacing: never adopted by the replacement's create. */
+const replacedParents = new Set<string>();
+
+/**
+ * A parent VM in `folder` that a create of this same resource and spec made and did not finish
+ * recording (the plugin stopped, or the clone outlived its wait).
+ */
+async function leftoverClone(
+  client: Awaited<ReturnType<OperationContext["client"]>>,
+  folder: MoRef,
+  urn: string,
+  digest: string,
+): Promise<{ vm: VirtualMachine; name: string } | undefined> {
+  const children = await client.find.children(folder, "VirtualMachine");
+  if (children.length === 0) return undefined;
+  const found = await client.properties.retrieve(
+    children.map((c) => c.ref),
+    ["name", "config.extraConfig"],
+  );
+  for (const c of found.values()) {
+    const extra = extraConfigOf(c.props["config.extraConfig"]);
+    if (
+      extra.get(URN_KEY) === urn &&
+      extra.get(ROLE_KEY) === "parent" &&
+      extra.get(SPEC_DIGEST_KEY) === digest &&
+      !replacedParents.has(c.obj.value)
+    ) {
+      return { vm: new VirtualMachine(client, c.obj), name: String(c.props.name ?? "") };
+    }
+  }
+  return undefined;
 }
 
 /**
@@ -440,8 +486,9 @@ async function deleteParent(ctx: OperationContext, id: string): Promise<void> {
  * The inputs' diff; and a parent that a refresh found not running (powered off behind Bonneville's
  * back) is an in-place update, which powers it on and waits until it is ready to fork again.
  */
-function diff(_id: string, olds: PropertyMap, news: PropertyMap): DiffResult {
+function diff(id: string, olds: PropertyMap, news: PropertyMap): DiffResult {
   const inputs = diffInputs(schema, olds, news);
+  if (inputs.replaces.length > 0) replacedParents.add(id);
   if (inputs.replaces.length > 0 || olds.powerState === undefined || olds.powerState === "poweredOn")
     return inputs;
   return {
