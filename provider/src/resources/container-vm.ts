@@ -40,7 +40,14 @@ import {
   withDefaults,
 } from "./common";
 import { BonnevilleError, ResourceInitError, ValidationError, WaitTimeoutError } from "./errors";
-import { contractKeys, contractValues, containerStatusOf, encodeJson, specDigest } from "./guest-contract";
+import {
+  contractKeys,
+  contractValues,
+  containerStatusOf,
+  decodeJson,
+  encodeJson,
+  specDigest,
+} from "./guest-contract";
 import { nicPlan } from "./parent-template";
 import type {
   CheckInfo,
@@ -513,30 +520,14 @@ async function freshCloneInfo(
   inputs: PropertyMap,
   written: Readonly<Record<string, string>>,
 ): Promise<VirtualMachineInfo | undefined> {
-  const p = await vm.read([
+  const info = await vm.info([
     "config.uuid",
     "config.hardware.device",
     "runtime.powerState",
     "runtime.host",
     "guest.ipAddress",
   ]);
-  if (!p) return undefined;
-  return {
-    ref: vm.ref,
-    name: String(inputs.name),
-    uuid: String(p["config.uuid"] ?? ""),
-    template: false,
-    extraConfig: new Map(Object.entries(written)),
-    nics: nicsOf(p["config.hardware.device"]),
-    powerState: String(p["runtime.powerState"] ?? "poweredOff") as VirtualMachineInfo["powerState"],
-    host: p["runtime.host"] instanceof MoRef ? p["runtime.host"] : undefined,
-    resourcePool: undefined,
-    folder: undefined,
-    ipAddress:
-      typeof p["guest.ipAddress"] === "string" && p["guest.ipAddress"] ? p["guest.ipAddress"] : undefined,
-    numCpus: 0,
-    memoryMb: 0,
-  };
+  return info && { ...info, name: String(inputs.name), extraConfig: new Map(Object.entries(written)) };
 }
 
 /**
@@ -675,15 +666,7 @@ function contractOf(extra: ReadonlyMap<string, string>): {
   labels?: Record<string, string>;
   rest: Record<string, unknown>;
 } {
-  const decode = (key: string) => {
-    const raw = extra.get(key);
-    if (!raw) return undefined;
-    try {
-      return JSON.parse(Buffer.from(raw, "base64").toString("utf8")) as unknown;
-    } catch {
-      return undefined;
-    }
-  };
+  const decode = (key: string) => decodeJson(extra.get(key));
   const rest: Record<string, unknown> = {};
   const command = decode(contractKeys.command);
   if (Array.isArray(command)) rest.command = command;

@@ -149,9 +149,14 @@ function madeVm(result: unknown, method: string, source: MoRef, name: string): M
 }
 
 export class VirtualMachine extends ManagedObject {
-  /** Everything Bonneville reads about a VM, in one (batched) call; undefined when it is gone. */
-  async info(): Promise<VirtualMachineInfo | undefined> {
-    const p = await this.props(vmInfoPaths);
+  /**
+   * Everything Bonneville reads about a VM, in one (batched) call; undefined when it is gone.
+   * With `paths`, only those are read, and the fields of the others keep their empty values.
+   */
+  async info(
+    paths: readonly (typeof vmInfoPaths)[number][] = vmInfoPaths,
+  ): Promise<VirtualMachineInfo | undefined> {
+    const p = await this.props(paths);
     if (!p) return undefined;
     return {
       ref: this.ref,
