@@ -3,7 +3,7 @@
  * executable while one call in ten of InstantClone_Task, PowerOnVM_Task, PowerOffVM_Task,
  * Destroy_Task and ReconfigVM_Task fails with a vim fault, every such call is slowed, every
  * session expires once and one connection is dropped, all in the middle of commands. Every
- * failure must surface as a clear error; once the faults stop, one up converges with no manual
+ * failure must surface as a clear error (the dropped read may instead be sent again); once the faults stop, one up converges with no manual
  * step; vSphere then holds exactly what the state says, and no session is left open.
  *
  * BONNEVILLE_SOAK_COUNT sets how many ContainerVMs are created and deleted (default 40;
@@ -127,10 +127,20 @@ it(`creates and deletes ${COUNT} container VMs under injected faults, then conve
     if (created.size >= COUNT && deleted.size >= COUNT - LIVE && expired > 0 && dropped && everyFaultSeen) {
       break;
     }
-    // Declare new containers (every fifth created powered off; none once COUNT are made or under way),
-    // retire the oldest beyond LIVE, relabel one.
+    // Declare new containers (every fifth created powered off; none once COUNT are made or under way,
+    // except one a round while InstantClone_Task or Destroy_Task has not yet been hit: creates and
+    // deletes are their only calls), retire the oldest beyond LIVE, relabel one.
     const awaitingCreate = wanted.filter((w) => !created.has(stack.urn(VM, w.name))).length;
-    for (let i = 0; i < PER_ROUND && created.size + awaitingCreate + i < COUNT; i++) {
+    const cloneOrDestroyUnhit = ["InstantClone_Task", "Destroy_Task"].some(
+      (m) => (injectedSoFar[m] ?? 0) === 0,
+    );
+    const newThisRound =
+      created.size + awaitingCreate < COUNT
+        ? Math.min(PER_ROUND, COUNT - created.size - awaitingCreate)
+        : cloneOrDestroyUnhit
+          ? 1
+          : 0;
+    for (let i = 0; i < newThisRound; i++) {
       wanted.push({ name: `c${declared}`, generation: 0, off: declared % 5 === 4 });
       declared++;
     }
@@ -190,8 +200,11 @@ it(`creates and deletes ${COUNT} container VMs under injected faults, then conve
   for (const method of FAULTED) expect(surfaced[method]).toBeLessThanOrEqual(injected[method]!);
   expect(errors.filter((m) => DROP_FAILURE.test(m)).length).toBeLessThanOrEqual(1);
   expect(failedCommands).toBe(errors.length);
-  const injectedTotal = FAULTED.reduce((n, m) => n + injected[m]!, 0) + 1;
-  expect(errors.length).toBeGreaterThanOrEqual(injectedTotal - expired);
+  // Every injected task fault failed a command, save one answered NotAuthenticated per expired
+  // session (the call is then replayed under a new session). The dropped read is either sent again
+  // by the client (reads are idempotent) or surfaced, so it is not counted here.
+  const taskFaults = FAULTED.reduce((n, m) => n + injected[m]!, 0);
+  expect(errors.filter((m) => TASK_FAILURE.test(m)).length).toBeGreaterThanOrEqual(taskFaults - expired);
 
   // With the faults gone, one up converges and a second finds nothing to do.
   await stack.up(program());
