@@ -83,6 +83,15 @@ export class TaskError extends VSphereError {
 export class AbortedError extends VSphereError {}
 
 /**
+ * The error an aborted signal ends an operation with: the signal's reason when it is an Error (a
+ * timeout or the engine's cancel says why), else an AbortedError saying that `what` was cancelled.
+ */
+export function cancellation(signal: AbortSignal, what: string): Error {
+  const reason: unknown = signal.reason;
+  return reason instanceof Error ? reason : new AbortedError(`${what} was cancelled`);
+}
+
+/**
  * Vim fault supertypes, so `isVimFault(err, "InvalidState")` also matches
  * `InvalidPowerState`, as the type hierarchy says.
  */

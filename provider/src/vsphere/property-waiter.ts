@@ -5,7 +5,7 @@
  * condition holds, no sleeps. Used for the few long waits (parents, `waitForIp`);
  * task completion has its own shared waiter.
  */
-import { AbortedError, isVimFault, VSphereError } from "./faults";
+import { cancellation, isVimFault, VSphereError } from "./faults";
 import type { Session } from "./session";
 import { list, type DataObject } from "./soap/xml";
 import type { MoRef } from "./types";
@@ -86,7 +86,7 @@ export class PropertyWaiter {
     try {
       let version = "";
       for (;;) {
-        if (options.signal?.aborted) throw abortError(options.signal, obj);
+        if (options.signal?.aborted) throw cancellation(options.signal, `waiting on ${obj.value}`);
         const now = Date.now();
         if (now >= deadline) {
           throw new PropertyWaitTimeoutError(
@@ -123,7 +123,7 @@ export class PropertyWaiter {
         }
       }
     } catch (error) {
-      if (options.signal?.aborted) throw abortError(options.signal, obj);
+      if (options.signal?.aborted) throw cancellation(options.signal, `waiting on ${obj.value}`);
       throw error;
     } finally {
       await this.session.invoke("DestroyPropertyCollector", collector.pc, {}).catch(() => undefined);
@@ -133,12 +133,6 @@ export class PropertyWaiter {
 
 function optionsOf(signal: AbortSignal | undefined): { signal?: AbortSignal } {
   return signal ? { signal } : {};
-}
-
-function abortError(signal: AbortSignal, obj: MoRef): Error {
-  const reason: unknown = signal.reason;
-  if (reason instanceof Error) return reason;
-  return new AbortedError(`waiting on ${obj.value} was cancelled`);
 }
 
 /** Applies one WaitForUpdatesEx answer to `props`; true when the object left (was deleted). */

@@ -2,7 +2,7 @@
  * One vCenter session per client: logged in lazily on the first call, renewed
  * once on NotAuthenticated (and the call replayed), logged out on close.
  */
-import { AbortedError, isVimFault, TransportError, VSphereError } from "./faults";
+import { AbortedError, cancellation, isVimFault, TransportError, VSphereError } from "./faults";
 import { SoapClient, serviceInstance, type CallOptions } from "./soap/client";
 import type { SoapTransport } from "./soap/transport";
 import type { DataObject } from "./soap/xml";
@@ -185,9 +185,9 @@ export class Session {
 /** `work`, or a rejection as soon as `signal` aborts (the work itself goes on for its other waiters). */
 function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   if (!signal) return work;
-  if (signal.aborted) return Promise.reject(abortError(signal));
+  if (signal.aborted) return Promise.reject(cancellation(signal, "logging in to vCenter"));
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(abortError(signal));
+    const onAbort = () => reject(cancellation(signal, "logging in to vCenter"));
     signal.addEventListener("abort", onAbort, { once: true });
     work.then(
       (value) => {
@@ -200,9 +200,4 @@ function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Pro
       },
     );
   });
-}
-
-function abortError(signal: AbortSignal): Error {
-  const reason: unknown = signal.reason;
-  return reason instanceof Error ? reason : new AbortedError("logging in to vCenter was cancelled");
 }
