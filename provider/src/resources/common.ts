@@ -39,6 +39,56 @@ export function isManaged(extraConfig: ReadonlyMap<string, string>): boolean {
   return extraConfig.get(MANAGED_KEY) === "true";
 }
 
+/** What a VM Bonneville made says of itself: for which resource, as what, from which spec. */
+export interface MadeFor {
+  readonly urn: string;
+  readonly role: "parent" | "container";
+  /** {@link specDigest} of the spec it was made from. */
+  readonly digest: string;
+}
+
+/**
+ * True when the VM's extra config says Bonneville made it for `made.urn`, in `made.role`, from a
+ * spec with `made.digest`: the VM an interrupted create of that resource left behind.
+ */
+export function wasMadeFor(extraConfig: ReadonlyMap<string, string>, made: MadeFor): boolean {
+  return (
+    isManaged(extraConfig) &&
+    extraConfig.get(URN_KEY) === made.urn &&
+    extraConfig.get(ROLE_KEY) === made.role &&
+    extraConfig.get(SPEC_DIGEST_KEY) === made.digest
+  );
+}
+
+/** A VM directly in a folder that Bonneville made in some role, with the tags it carries. */
+export interface MadeVm {
+  readonly ref: MoRef;
+  readonly name: string;
+  readonly extraConfig: ReadonlyMap<string, string>;
+}
+
+/** The VMs directly in `folder` (not in its subfolders) that Bonneville made as `role`: one view read. */
+export async function madeVmsIn(
+  client: VSphereClient,
+  folder: MoRef,
+  role: MadeFor["role"],
+): Promise<MadeVm[]> {
+  const found = await client.properties.retrieveView({
+    container: folder,
+    types: ["VirtualMachine"],
+    recursive: false,
+    paths: ["name", "config.extraConfig"],
+  });
+  const made: MadeVm[] = [];
+  for (const c of found.values()) {
+    const extraConfig = extraConfigOf(c.props["config.extraConfig"]);
+    if (isManaged(extraConfig) && extraConfig.get(ROLE_KEY) === role && extraConfig.has(URN_KEY)) {
+      made.push({ ref: c.obj, name: String(c.props.name ?? ""), extraConfig });
+    }
+  }
+  return made;
+}
+
 /**
  * The resource's vSphere name: the given `name`; else the current one (so an
  * update keeps it) unless the change replaces the resource, when a fresh

@@ -26,6 +26,7 @@ import {
   destroyVm,
   diffInputs,
   isManaged,
+  madeVmsIn,
   MANAGED_KEY,
   messageOf,
   PARENT_KEY,
@@ -37,7 +38,10 @@ import {
   seconds,
   SPEC_DIGEST_KEY,
   URN_KEY,
+  wasMadeFor,
   withDefaults,
+  type MadeFor,
+  type MadeVm,
 } from "./common";
 import { BonnevilleError, ResourceInitError, ValidationError, WaitTimeoutError } from "./errors";
 import {
@@ -251,14 +255,7 @@ function forgetParent(client: VSphereClient): void {
   parentShapes.get(client)?.clear();
 }
 
-/** A VM Bonneville made, found by its URN. */
-interface ManagedVm {
-  readonly ref: MoRef;
-  readonly name: string;
-  readonly digest: string;
-}
-
-const managedIndexes = new WeakMap<VSphereClient, LookupCache<Map<string, ManagedVm[]>>>();
+const managedIndexes = new WeakMap<VSphereClient, LookupCache<Map<string, MadeVm[]>>>();
 
 /**
  * VMs this process was told (by Diff) are being replaced. A replacement has the old VM's URN, and
@@ -271,27 +268,14 @@ const replacedVms = new Set<string>();
  * an earlier, interrupted run already sent finds its VM here instead of
  * making a second one.
  */
-function managedVmsIn(client: VSphereClient, folder: MoRef): Promise<Map<string, ManagedVm[]>> {
+function managedVmsIn(client: VSphereClient, folder: MoRef): Promise<Map<string, MadeVm[]>> {
   let cache = managedIndexes.get(client);
   if (!cache) managedIndexes.set(client, (cache = new LookupCache()));
   return cache.get(folder.value, async () => {
-    const found = await client.properties.retrieveView({
-      container: folder,
-      types: ["VirtualMachine"],
-      recursive: false,
-      paths: ["name", "config.extraConfig"],
-    });
-    const byUrn = new Map<string, ManagedVm[]>();
-    for (const c of found.values()) {
-      const extra = extraConfigOf(c.props["config.extraConfig"]);
-      const urn = extra.get(URN_KEY);
-      if (!urn || !isManaged(extra) || extra.get(ROLE_KEY) !== "container") continue;
-      const entry = {
-        ref: c.obj,
-        name: String(c.props.name ?? ""),
-        digest: extra.get(SPEC_DIGEST_KEY) ?? "",
-      };
-      byUrn.set(urn, [...(byUrn.get(urn) ?? []), entry]);
+    const byUrn = new Map<string, MadeVm[]>();
+    for (const vm of await madeVmsIn(client, folder, "container")) {
+      const urn = vm.extraConfig.get(URN_KEY)!;
+      byUrn.set(urn, [...(byUrn.get(urn) ?? []), vm]);
     }
     return byUrn;
   });
@@ -426,10 +410,11 @@ async function adoptable(
   folder: MoRef,
   urn: string,
   digest: string,
-): Promise<ManagedVm | undefined> {
+): Promise<MadeVm | undefined> {
   const index = await managedVmsIn(client, folder);
   const candidates = index.get(urn) ?? [];
-  const match = candidates.find((c) => c.digest === digest && !replacedVms.has(c.ref.value));
+  const made: MadeFor = { urn, role: "container", digest };
+  const match = candidates.find((c) => wasMadeFor(c.extraConfig, made) && !replacedVms.has(c.ref.value));
   if (!match) return undefined;
   // Adopt once: a later create of the same URN (a replacement) must not take it again.
   index.set(
@@ -471,7 +456,7 @@ async function explainCloneFailure(
       const extra = extraConfigOf(
         (await new VirtualMachine(client, holder.ref).read(["config.extraConfig"]))?.["config.extraConfig"],
       );
-      const ours = extra.get(URN_KEY) === urn && extra.get(SPEC_DIGEST_KEY) === digest;
+      const ours = wasMadeFor(extra, { urn, role: "container", digest });
       if (ours && !replacedVms.has(holder.ref.value)) return holder.ref;
     }
     return new ValidationError([

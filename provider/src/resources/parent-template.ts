@@ -20,6 +20,7 @@ import {
   deepEqual,
   destroyVm,
   diffInputs,
+  madeVmsIn,
   MANAGED_KEY,
   messageOf,
   previewOutputs,
@@ -31,6 +32,8 @@ import {
   SOURCE_KEY,
   SPEC_DIGEST_KEY,
   URN_KEY,
+  wasMadeFor,
+  type MadeFor,
 } from "./common";
 import { BonnevilleError, ResourceInitError, ValidationError, WaitTimeoutError } from "./errors";
 import { specDigest } from "./guest-contract";
@@ -319,24 +322,11 @@ async function leftoverClone(
   urn: string,
   digest: string,
 ): Promise<{ vm: VirtualMachine; name: string } | undefined> {
-  const children = await client.find.children(folder, "VirtualMachine");
-  if (children.length === 0) return undefined;
-  const found = await client.properties.retrieve(
-    children.map((c) => c.ref),
-    ["name", "config.extraConfig"],
+  const made: MadeFor = { urn, role: "parent", digest };
+  const found = (await madeVmsIn(client, folder, "parent")).find(
+    (c) => wasMadeFor(c.extraConfig, made) && !replacedParents.has(c.ref.value),
   );
-  for (const c of found.values()) {
-    const extra = extraConfigOf(c.props["config.extraConfig"]);
-    if (
-      extra.get(URN_KEY) === urn &&
-      extra.get(ROLE_KEY) === "parent" &&
-      extra.get(SPEC_DIGEST_KEY) === digest &&
-      !replacedParents.has(c.obj.value)
-    ) {
-      return { vm: new VirtualMachine(client, c.obj), name: String(c.props.name ?? "") };
-    }
-  }
-  return undefined;
+  return found ? { vm: new VirtualMachine(client, found.ref), name: found.name } : undefined;
 }
 
 /**
