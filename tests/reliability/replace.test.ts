@@ -3,8 +3,12 @@
  * its power-off), so the `up` fails. The engine keeps both: the new VM with its initialisation
  * error, the old one marked for deletion. Nothing is orphaned in between, and the next `up`
  * finishes the new VM in place and deletes the old one.
+ *
+ * An input rewritten from an inventory path or name to the ID of the same object is not a change
+ * of object: Diff asks vSphere, and it is an in-place update that records the new form.
  */
-import { account, base, container, failureOf, Lab, VM } from "./support";
+import { output, resource, type ResourceDeclaration } from "../harness";
+import { account, base, container, failureOf, HOST, Lab, networkOf, PARENT, VM } from "./support";
 
 let lab: Lab;
 
@@ -46,6 +50,71 @@ it("a replacement whose new VM did not finish is finished, and the old VM delete
   expect(now.extraConfig["guestinfo.bonneville.image"]).toBe("nginx:1.28");
   expect(await account(lab)).toEqual({ orphaned: [], missing: [] });
   expect([...stack.state.values()].filter((e) => e.type === VM)).toHaveLength(1);
+
+  await stack.destroy();
+  expect(await account(lab)).toEqual({ orphaned: [], missing: [] });
+});
+
+it("an input rewritten from a name to the ID of the same object updates in place; another object still replaces", async () => {
+  const inventory = await lab.sim.inventory();
+  const esx = inventory.hosts.find((h) => h.name === "DC0_C0_H0")!;
+  const source = inventory.virtualMachines.find((v) => v.name === "bonneville-source")!;
+  const frontend = inventory.portGroups.find((p) => p.name === "DC0_DVPG1")!;
+  /** The program with each reference written as a name, or as its ID; `webNetwork` overrides the VM's network. */
+  const program = (ids: boolean, webNetwork?: string): ResourceDeclaration[] => {
+    const host = resource(HOST, "form-host", {
+      name: "form-pool",
+      cluster: ids ? esx.parent : "DC0_C0",
+      bridgeSwitch: "DVS0",
+    });
+    const parent = resource(PARENT, "form-parent", {
+      source: ids ? source.id : "bonneville-source",
+      resourcePoolId: output(host, "resourcePoolId"),
+      folderId: output(host, "folderId"),
+      host: ids ? esx.id : "DC0_C0/DC0_C0_H0",
+      networks: [networkOf(host, "bridge")],
+    });
+    const web = resource(VM, "web", {
+      parentId: output(parent, "vmId"),
+      image: "nginx:1.27",
+      networks: [webNetwork ?? (ids ? frontend.id : "DC0_DVPG1")],
+    });
+    return [host, parent, web];
+  };
+  const stack = lab.stack();
+  await stack.up(program(false));
+  const before = Object.fromEntries(
+    ["form-host", "form-parent", "web"].map((n) => [
+      n,
+      { id: stack.get(n)!.id, name: stack.outputs(n).name },
+    ]),
+  );
+
+  const rewritten = await stack.up(program(true));
+  expect(rewritten.steps.map((s) => [s.name, s.op])).toEqual([
+    ["form-host", "update"],
+    ["form-parent", "update"],
+    ["web", "update"],
+  ]);
+  for (const [n, was] of Object.entries(before)) {
+    expect({ n, id: stack.get(n)!.id, name: stack.outputs(n).name }).toEqual({ n, ...was });
+  }
+  expect(stack.outputs("form-host").cluster).toBe(esx.parent);
+  expect(stack.outputs("form-parent").source).toBe(source.id);
+  expect(stack.outputs("web").networks).toEqual([frontend.id]);
+  const settled = await stack.up(program(true));
+  expect(settled.steps.every((s) => s.op === "same")).toBe(true);
+
+  // An ID of another object is a real change: the container is replaced.
+  const bridge = stack.outputs<{ bridgePortGroupId: string }>("form-host").bridgePortGroupId;
+  const moved = await stack.up(program(true, bridge));
+  expect(moved.steps.filter((s) => s.op !== "same").map((s) => [s.name, s.op])).toEqual([
+    ["web", "replace"],
+    ["web", "delete"],
+  ]);
+  expect(stack.get("web")!.id).not.toBe(before.web!.id);
+  const vm = (await lab.sim.inventory()).virtualMachines.find((v) => v.id === stack.get("web")!.id)!;
+  expect(vm.networks).toEqual([bridge]);
 
   await stack.destroy();
   expect(await account(lab)).toEqual({ orphaned: [], missing: [] });

@@ -4,6 +4,7 @@ import {
   isNotFound,
   extraConfigOf,
   isVimFault,
+  looksLikeId,
   NotFoundError,
   VirtualMachine,
   type InventoryKind,
@@ -20,7 +21,7 @@ import type {
   PropertyMap,
   ResourceSchema,
 } from "./resource";
-import { UNKNOWN, isUnknown } from "./resource";
+import { UNKNOWN, containsUnknown, isUnknown } from "./resource";
 
 /** Extra-config keys Bonneville writes outside `guestinfo.` (the guest cannot read or change them). */
 export const MANAGED_KEY = "bonneville.managed";
@@ -100,12 +101,22 @@ export function resolveName(
   news: PropertyMap,
   olds: PropertyMap | undefined,
   info: CheckInfo,
-  options: { replaceOnChanges: readonly string[]; maxLength: number; clean: (name: string) => string },
+  options: {
+    replaceOnChanges: readonly string[];
+    /** Inputs that name vSphere objects: a change of form only (a path to an ID) may not replace. */
+    references?: readonly string[];
+    maxLength: number;
+    clean: (name: string) => string;
+  },
 ): unknown {
   if (news.name !== undefined && news.name !== null) return news.name;
   if (olds && typeof olds.name === "string" && olds.name) {
     const replacing = options.replaceOnChanges.some(
-      (key) => key !== "name" && !isUnknown(news[key]) && !deepEqual(olds[key], news[key]),
+      (key) =>
+        key !== "name" &&
+        !isUnknown(news[key]) &&
+        !deepEqual(olds[key], news[key]) &&
+        !(options.references?.includes(key) && formChangeOnly(olds[key], news[key])),
     );
     if (!replacing) return olds.name;
   }
@@ -305,6 +316,87 @@ export function progressInterval(timeoutSeconds: number): number {
   return Math.min(10_000, Math.max(1_000, Math.round((timeoutSeconds * 1000) / 5)));
 }
 
+/** The strings a reference input holds, by position: `""` for a string, the index or key in a list or map. */
+function referenceValues(value: unknown): Map<string, string> | undefined {
+  if (value === undefined || value === null) return new Map();
+  if (typeof value === "string") return new Map([["", value]]);
+  const entries = Array.isArray(value) ? value.map((v, i) => [String(i), v] as const) : undefined;
+  const pairs = entries ?? (typeof value === "object" ? Object.entries(value) : undefined);
+  if (!pairs || pairs.some(([, v]) => typeof v !== "string")) return undefined;
+  return new Map(pairs as [string, string][]);
+}
+
+/**
+ * True when two values of a reference input differ only where one side is a managed object ID and
+ * the other a path or name: they may name the same objects, which only vSphere can tell.
+ */
+function formChangeOnly(before: unknown, after: unknown): boolean {
+  const a = referenceValues(before);
+  const b = referenceValues(after);
+  if (!a || !b || a.size !== b.size) return false;
+  for (const [position, value] of a) {
+    const other = b.get(position);
+    if (other === undefined) return false;
+    if (other !== value && looksLikeId(other) === looksLikeId(value)) return false;
+  }
+  return true;
+}
+
+/**
+ * A Diff less the replacements that only name the same vSphere objects another way (an inventory
+ * path changed to the ID it resolves to, a bare name to its path): each such input is an in-place
+ * update, which records the new form. The old and new values of each replacing reference input are
+ * resolved; any that cannot be (unknown, gone, vCenter unreachable, no configuration yet) leaves
+ * its replacement as the inputs' diff decided.
+ */
+export async function withoutSameObjectReplacements(
+  schema: ResourceSchema,
+  diff: DiffResult,
+  olds: PropertyMap,
+  news: PropertyMap,
+  ctx: Pick<OperationContext, "client" | "config">,
+): Promise<DiffResult> {
+  const same: string[] = [];
+  for (const key of diff.replaces) {
+    const reference = schema.inputProperties[key]?.reference;
+    if (!reference || key === "name" || containsUnknown(news[key])) continue;
+    const before = referenceValues(olds[key]);
+    const after = referenceValues(news[key]);
+    if (!before || !after || before.size !== after.size) continue;
+    try {
+      const client = await ctx.client();
+      const datacenter = ctx.config.datacenter;
+      const resolve = (value: string) =>
+        client.find.resolve(value, reference.types, reference.kind, datacenter);
+      let allSame = true;
+      for (const [position, value] of before) {
+        const other = after.get(position);
+        if (other === undefined) allSame = false;
+        else if (other !== value) {
+          const [a, b] = await Promise.all([resolve(value), resolve(other)]);
+          if (a.type !== b.type || a.value !== b.value) allSame = false;
+        }
+        if (!allSame) break;
+      }
+      if (allSame) same.push(key);
+    } catch {
+      // Not resolvable now: the change stays a replacement (a create would report a missing object).
+    }
+  }
+  if (same.length === 0) return diff;
+  const replaces = diff.replaces.filter((key) => !same.includes(key));
+  const detailedDiff: Record<string, PropertyChangeKind> = { ...diff.detailedDiff };
+  for (const key of same) {
+    detailedDiff[key] = detailedDiff[key]!.replace(/-replace$/, "") as PropertyChangeKind;
+  }
+  return {
+    ...diff,
+    replaces,
+    detailedDiff,
+    deleteBeforeReplace: diff.deleteBeforeReplace && replaces.length > 0,
+  };
+}
+
 /** The properties whose change replaces a resource. */
 export function replacingProperties(schema: ResourceSchema): string[] {
   return Object.entries(schema.inputProperties)
@@ -326,6 +418,7 @@ export function startCheck(
   const inputs = withDefaults(schema, news);
   inputs.name = resolveName(news, olds, info, {
     replaceOnChanges: replacingProperties(schema),
+    references: Object.keys(schema.inputProperties).filter((key) => schema.inputProperties[key]!.reference),
     maxLength: nameMaxLength,
     clean: (n) => cleanName(n, /[^A-Za-z0-9_.-]/g),
   });

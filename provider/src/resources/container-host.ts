@@ -80,24 +80,28 @@ const schema: ResourceSchema = {
       replaceOnChanges: true,
     },
     cluster: {
+      reference: { types: objectKinds.cluster, kind: "host" },
       type: "string",
       description:
         "The cluster whose root resource pool holds the host's pool (inventory path such as `/DC0/host/DC0_C0` or `DC0_C0`, or an ID such as `domain-c8`). Give this or `resourcePool`. Changing it replaces the host.",
       replaceOnChanges: true,
     },
     resourcePool: {
+      reference: { types: objectKinds.resourcePool, kind: "host" },
       type: "string",
       description:
         "An existing resource pool to create the host's pool in (path or ID). Give this or `cluster`. Changing it replaces the host.",
       replaceOnChanges: true,
     },
     folder: {
+      reference: { types: objectKinds.folder, kind: "vm" },
       type: "string",
       description:
         "Parent VM folder of the host's folder (path such as `team/containers`, or an ID such as `group-v3`). Default: the datacenter's VM folder. Changing it replaces the host.",
       replaceOnChanges: true,
     },
     bridgeSwitch: {
+      reference: { types: objectKinds.switch, kind: "network" },
       type: "string",
       description:
         "The distributed switch on which the host's bridge port group is created (path such as `DC0_DVS` or an ID such as `dvs-9`). Changing it replaces the host.",
@@ -109,6 +113,7 @@ const schema: ResourceSchema = {
       default: 0,
     },
     containerNetworks: {
+      reference: { types: objectKinds.portGroup, kind: "network" },
       type: "object",
       description:
         "Existing port groups containers of this host may join, by network name (`frontend: DC0_DVPG0`); each value is a path or ID. `bridge` is reserved for the host's own port group. Updated in place.",

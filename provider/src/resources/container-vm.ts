@@ -93,6 +93,7 @@ const schema: ResourceSchema = {
         "Container (and VM) name, also the guest's hostname: letters, digits, `_`, `.`, `-`, at most 63 characters, unique in the folder. Default: the resource's name plus a random suffix. Renamed in place.",
     },
     parentId: {
+      reference: { types: objectKinds.virtualMachine, kind: "vm" },
       type: "string",
       description:
         "The running ParentTemplate to fork (its `vmId`, or a VM path or ID). Changing it replaces the VM.",
@@ -124,6 +125,7 @@ const schema: ResourceSchema = {
       additionalProperties: { type: "string", description: "The label's value." },
     },
     networks: {
+      reference: { types: objectKinds.portGroup, kind: "network" },
       type: "array",
       description:
         "Port group for each of the parent's network cards, in order (IDs such as a ContainerHost's `networks.bridge`, or paths). Default: the parent's networks. Changing it replaces the VM.",
@@ -131,11 +133,13 @@ const schema: ResourceSchema = {
       replaceOnChanges: true,
     },
     resourcePoolId: {
+      reference: { types: objectKinds.resourcePool, kind: "host" },
       type: "string",
       description: "Resource pool of the container VM. Default: its parent's. Changing it replaces the VM.",
       replaceOnChanges: true,
     },
     folderId: {
+      reference: { types: objectKinds.folder, kind: "vm" },
       type: "string",
       description: "VM folder of the container VM. Default: its parent's. Changing it replaces the VM.",
       replaceOnChanges: true,

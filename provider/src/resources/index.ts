@@ -12,3 +12,4 @@ export const resourceTypes: readonly ResourceType[] = [containerHost, parentTemp
 export { containerHost, CONTAINER_HOST_TOKEN } from "./container-host";
 export { parentTemplate, PARENT_TEMPLATE_TOKEN } from "./parent-template";
 export { containerVm, CONTAINER_VM_TOKEN } from "./container-vm";
+export { withoutSameObjectReplacements } from "./common";

@@ -79,34 +79,40 @@ const schema: ResourceSchema = {
       replaceOnChanges: true,
     },
     source: {
+      reference: { types: objectKinds.virtualMachine, kind: "vm" },
       type: "string",
       description:
         "The template or VM to clone (path such as `templates/photon-bonneville` or an ID such as `vm-47`). Its guest must run the Bonneville agent (see guest/README.md).",
       replaceOnChanges: true,
     },
     resourcePoolId: {
+      reference: { types: objectKinds.resourcePool, kind: "host" },
       type: "string",
       description: "Resource pool for the parent, usually a ContainerHost's `resourcePoolId` (ID or path).",
       replaceOnChanges: true,
     },
     folderId: {
+      reference: { types: objectKinds.folder, kind: "vm" },
       type: "string",
       description:
         "VM folder for the parent, usually a ContainerHost's `folderId` (ID or path). Default: the datacenter's VM folder.",
       replaceOnChanges: true,
     },
     datastore: {
+      reference: { types: objectKinds.datastore, kind: "datastore" },
       type: "string",
       description: "Datastore for the parent's disks (name, path or ID). Default: the source's.",
       replaceOnChanges: true,
     },
     host: {
+      reference: { types: objectKinds.host, kind: "host" },
       type: "string",
       description:
         "ESXi host to run the parent on (name, path such as `DC0_C0/DC0_C0_H0`, or an ID such as `host-25`). Its container VMs run there too. Default: chosen by vSphere.",
       replaceOnChanges: true,
     },
     networks: {
+      reference: { types: objectKinds.portGroup, kind: "network" },
       type: "array",
       description:
         "Port group for each of the source's network cards, in device order (IDs such as a ContainerHost's `networks.bridge`, or paths). Fewer entries than cards leave the rest as they are. Default: the source's networks.",
@@ -458,7 +464,8 @@ async function update(
   news: PropertyMap,
 ): Promise<PropertyMap> {
   const client = await ctx.client();
-  const inputs = { ...olds, readyTimeoutSeconds: news.readyTimeoutSeconds ?? 300 };
+  // Every other input replaces the parent, save a reference written another way (a path for its ID).
+  const inputs = { ...olds, ...news, readyTimeoutSeconds: news.readyTimeoutSeconds ?? 300 };
   const { outputs } = await bringUp(ctx, new VirtualMachine(client, new MoRef("VirtualMachine", id)), inputs);
   return outputs;
 }

@@ -4,7 +4,7 @@
  * here are plain JSON-like data: the adapters unwrap secrets and map unknowns
  * to {@link UNKNOWN} before calling in, and re-wrap on the way out.
  */
-import type { VSphereClient } from "../vsphere";
+import type { InventoryKind, VSphereClient } from "../vsphere";
 
 /** Marks a value that is not known yet (a preview, before its dependency exists). */
 export const UNKNOWN: unique symbol = Symbol.for("bonneville.unknown");
@@ -43,6 +43,12 @@ export interface PropertySchema {
   readonly secret?: boolean;
   /** A change replaces the resource. */
   readonly replaceOnChanges?: boolean;
+  /**
+   * The value names vSphere objects by inventory path, name or managed object ID (the string
+   * itself, a list's items or a map's values): objects of `types`, a relative path starting at the
+   * datacenter's `kind` folder. Not part of the package schema.
+   */
+  readonly reference?: { readonly types: readonly string[]; readonly kind: InventoryKind };
 }
 
 /** Inputs and outputs of a resource, with a description for each. */

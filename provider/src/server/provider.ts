@@ -16,6 +16,7 @@ import {
   type ResourceType,
 } from "../resources/resource";
 import { BonnevilleError, ResourceInitError, ValidationError } from "../resources/errors";
+import { withoutSameObjectReplacements } from "../resources/common";
 import type { VSphereClient, VSphereConnectionOptions } from "../vsphere";
 import {
   changedConfigKeys,
@@ -259,7 +260,17 @@ export class ProviderService {
       if (path in olds.values) newValues[path] = olds.values[path];
       else delete newValues[path];
     }
-    return diffResponse(resourceType.diff(req.getId(), olds.values, newValues));
+    const inputs = resourceType.diff(req.getId(), olds.values, newValues);
+    const requireConfig = () => this.requireConfig();
+    const lookups = {
+      client: async () => this.vsphereClient(),
+      get config(): ProviderConfig {
+        return requireConfig();
+      },
+    };
+    return diffResponse(
+      await withoutSameObjectReplacements(resourceType.schema, inputs, olds.values, newValues, lookups),
+    );
   }
 
   private async create(req: providerPb.CreateRequest): Promise<providerPb.CreateResponse> {

@@ -144,7 +144,25 @@ export class BonnevilleDynamicProvider implements pulumi.dynamic.ResourceProvide
     const type = resourceTypeOf(state, this.token);
     const before = split(state, olds);
     const after = split(state, news);
-    const result = type.diff(id, before.values, after.values);
+    let result = type.diff(id, before.values, after.values);
+    if (result.replaces.length > 0) {
+      // A reference written another way (a path for its ID) is not a replacement; vSphere tells.
+      let ctx: OperationContext | undefined;
+      try {
+        ctx = operationContext(state, "diff", after.extras);
+      } catch {
+        ctx = undefined; // the connection is not known yet: the inputs' diff stands
+      }
+      if (ctx) {
+        result = await state.pkg.withoutSameObjectReplacements(
+          type.schema,
+          result,
+          before.values,
+          after.values,
+          ctx,
+        );
+      }
+    }
     const connection = connectionChange(state, before.extras.connection, after.extras.connection);
     const replaces = [...result.replaces, ...(connection === "replace" ? ["connection"] : [])];
     return {
