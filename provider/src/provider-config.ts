@@ -32,14 +32,14 @@ export const providerConfigSchema: Readonly<Record<ProviderConfigKey, PropertySc
     description:
       "The vCenter server: a host name (`vcenter.example.com`), `host:port`, or an SDK URL " +
       "(`https://vcenter.example.com/sdk`). A bare host gets `https://` and `/sdk`. " +
-      "Can also be set with the `VSPHERE_SERVER` environment variable.",
+      "Changing it replaces every resource of the provider. Can also be set with the `VSPHERE_SERVER` environment variable.",
     defaultFromEnv: ["VSPHERE_SERVER"],
   },
   user: {
     type: "string",
     description:
-      "The user name for vCenter (e.g. `administrator@vsphere.local`). " +
-      "Can also be set with the `VSPHERE_USER` environment variable.",
+      "The user name for vCenter (e.g. `administrator@vsphere.local`). Changing it (with the password, " +
+      "a credential rotation) replaces nothing. Can also be set with the `VSPHERE_USER` environment variable.",
     defaultFromEnv: ["VSPHERE_USER"],
   },
   password: {
@@ -67,12 +67,17 @@ export const providerConfigSchema: Readonly<Record<ProviderConfigKey, PropertySc
   datacenter: {
     type: "string",
     description:
-      "The datacenter that relative inventory paths are resolved in. Optional when vCenter has exactly one datacenter.",
+      "The datacenter that relative inventory paths are resolved in. Optional when vCenter has exactly one " +
+      "datacenter. Changing it replaces every resource of the provider.",
   },
 };
 
-/** Config keys whose change replaces every resource of the provider (another vCenter, identity or datacenter). */
-export const replacingConfigKeys: readonly ProviderConfigKey[] = ["vsphereServer", "user", "datacenter"];
+/**
+ * Config keys whose change replaces every resource of the provider: another vCenter, or another
+ * datacenter (relative paths name other objects). Credentials (user, password) are not among them:
+ * rotating them must not rebuild a fleet.
+ */
+export const replacingConfigKeys: readonly ProviderConfigKey[] = ["vsphereServer", "datacenter"];
 
 /** Keys the engine adds to provider inputs on its own; they are not configuration. */
 const engineInputKeys = new Set(["version", "pluginDownloadURL"]);

@@ -6,6 +6,9 @@
  *
  * An input rewritten from an inventory path or name to the ID of the same object is not a change
  * of object: Diff asks vSphere, and it is an in-place update that records the new form.
+ *
+ * When the provider is replaced (another server URL), every resource is replaced without its Diff
+ * saying so; the replacement must be made anew, never take over the VM it replaces.
  */
 import { output, resource, type ResourceDeclaration } from "../harness";
 import { account, base, container, failureOf, HOST, Lab, networkOf, PARENT, VM } from "./support";
@@ -115,6 +118,48 @@ it("an input rewritten from a name to the ID of the same object updates in place
   expect(stack.get("web")!.id).not.toBe(before.web!.id);
   const vm = (await lab.sim.inventory()).virtualMachines.find((v) => v.id === stack.get("web")!.id)!;
   expect(vm.networks).toEqual([bridge]);
+
+  await stack.destroy();
+  expect(await account(lab)).toEqual({ orphaned: [], missing: [] });
+});
+
+it("a parent replaced because its provider was replaced is never taken over from the VM it replaces", async () => {
+  // Pool and folder are fixed paths, so the replacement is made where the old parent lives, from the same spec.
+  const parent = (name?: string) =>
+    resource(PARENT, "shared-parent", {
+      source: "bonneville-source",
+      resourcePoolId: "DC0_C0/Resources",
+      folderId: "/DC0/vm",
+      ...(name ? { name } : {}),
+    });
+  const stack = lab.stack();
+  await stack.up([parent()]);
+  const old = { id: stack.get("shared-parent")!.id, name: String(stack.outputs("shared-parent").name) };
+
+  // The same vCenter by another name: DiffConfig replaces every resource of the provider, and the
+  // replacement keeps its auto-name (Check cannot tell), which the old parent still holds.
+  const url = new URL(lab.sim.url);
+  url.hostname = "localhost";
+  stack.setConfig(lab.config({ vsphereServer: url.toString() }));
+  const error = await failureOf(() => stack.up([parent()]));
+  expect(error.message).toContain(`name: a VM named "${old.name}" already exists in folder`);
+  expect(stack.get("shared-parent")!.id).toBe(old.id);
+  const kept = (await lab.sim.inventory()).virtualMachines.find((v) => v.id === old.id);
+  expect(kept?.powerState).toBe("poweredOn");
+  expect(await account(lab)).toEqual({ orphaned: [], missing: [] });
+
+  // With a name of its own the replacement is cloned anew beside the old parent, which is then deleted.
+  const replaced = await stack.up([parent("shared-parent-2")]);
+  expect(replaced.steps.map((s) => [s.name, s.op])).toEqual([
+    ["shared-parent", "replace"],
+    ["shared-parent", "delete"],
+  ]);
+  const newId = stack.get("shared-parent")!.id;
+  expect(newId).not.toBe(old.id);
+  const vms = (await lab.sim.inventory()).virtualMachines;
+  expect(vms.some((v) => v.id === old.id)).toBe(false);
+  expect(vms.find((v) => v.id === newId)).toMatchObject({ name: "shared-parent-2", powerState: "poweredOn" });
+  expect(await account(lab)).toEqual({ orphaned: [], missing: [] });
 
   await stack.destroy();
   expect(await account(lab)).toEqual({ orphaned: [], missing: [] });

@@ -129,12 +129,13 @@ describe("provider configuration", () => {
     expect(check).toEqual({ config: undefined, inputs: { ...valid, vsphereServer: UNKNOWN }, failures: [] });
   });
 
-  it("replaces resources when the server (as an SDK URL), user or datacenter changes", () => {
+  it("replaces resources when the server (as an SDK URL) or datacenter changes, not the credentials", () => {
     expect(replacingConfigChanges(valid, { ...valid, vsphereServer: "https://vc.example.com/sdk" })).toEqual(
       [],
     );
     expect(replacingConfigChanges(valid, { ...valid, vsphereServer: "vc2" })).toEqual(["vsphereServer"]);
     expect(replacingConfigChanges(valid, { ...valid, password: "other" })).toEqual([]);
+    expect(replacingConfigChanges(valid, { ...valid, user: "svc-rotated@vsphere.local" })).toEqual([]);
     expect(replacingConfigChanges(valid, { ...valid, datacenter: "dc2" })).toEqual(["datacenter"]);
   });
 

@@ -276,7 +276,7 @@ describe("the provider over gRPC (in process)", () => {
     expect([...store.keys()]).toEqual(["mem-2"]);
   });
 
-  it("answers DiffConfig with a detailed diff and replaces for server, user and datacenter", async () => {
+  it("answers DiffConfig with a detailed diff: new credentials update, another datacenter replaces", async () => {
     const { start } = setup();
     const plugin = await start();
     const olds = { vsphereServer: "vc", user: "u", password: secret("p-123456") };
@@ -287,11 +287,21 @@ describe("the provider over gRPC (in process)", () => {
     });
     expect(diff).toMatchObject({
       changes: "some",
-      replaces: ["user"],
+      replaces: [],
       detailedDiff: {
-        user: { kind: "update-replace", inputDiff: true },
+        user: { kind: "update", inputDiff: true },
         password: { kind: "update", inputDiff: true },
       },
+    });
+    const moved = await plugin.rpc.diffConfig({
+      urn: "urn:pulumi:test::bonneville::pulumi:providers:bonneville::default",
+      olds,
+      news: { ...olds, datacenter: "DC1" },
+    });
+    expect(moved).toMatchObject({
+      changes: "some",
+      replaces: ["datacenter"],
+      detailedDiff: { datacenter: { kind: "add-replace", inputDiff: true } },
     });
     await plugin.close();
   });

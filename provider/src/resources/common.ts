@@ -11,7 +11,9 @@ import {
   type MoRef,
   type VSphereClient,
 } from "../vsphere";
+import { vsphereSdkUrl } from "../provider-config";
 import { ValidationError } from "./errors";
+import { specDigest } from "./guest-contract";
 import { InputChecker } from "./validation";
 import type {
   CheckInfo,
@@ -59,6 +61,26 @@ export function wasMadeFor(extraConfig: ReadonlyMap<string, string>, made: MadeF
     extraConfig.get(ROLE_KEY) === made.role &&
     extraConfig.get(SPEC_DIGEST_KEY) === made.digest
   );
+}
+
+/**
+ * The digest a VM is tagged with when it is made: {@link specDigest} of its resource's URN, its
+ * immutable spec, and the provider configuration that says which objects the resource stands for
+ * (the vCenter and the datacenter). A create retried after an interruption computes the same digest
+ * and adopts the VM it left; the replacement made because the provider was replaced (another server
+ * or datacenter, decided without a Diff of this process) does not, so it never takes over the VM it
+ * replaces.
+ */
+export function creationDigest(
+  ctx: Pick<OperationContext, "urn" | "config">,
+  immutable: Readonly<Record<string, unknown>>,
+): string {
+  const server = vsphereSdkUrl(ctx.config.vsphereServer) ?? ctx.config.vsphereServer;
+  return specDigest(ctx.urn, {
+    spec: immutable,
+    vcenter: server,
+    datacenter: ctx.config.datacenter ?? "",
+  });
 }
 
 /** A VM directly in a folder that Bonneville made in some role, with the tags it carries. */

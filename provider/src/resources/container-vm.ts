@@ -22,6 +22,7 @@ import {
   type VSphereClient,
 } from "../vsphere";
 import {
+  creationDigest,
   deepEqual,
   destroyVm,
   diffInputs,
@@ -44,14 +45,7 @@ import {
   type MadeVm,
 } from "./common";
 import { BonnevilleError, ResourceInitError, ValidationError, WaitTimeoutError } from "./errors";
-import {
-  contractKeys,
-  contractValues,
-  containerStatusOf,
-  decodeJson,
-  encodeJson,
-  specDigest,
-} from "./guest-contract";
+import { contractKeys, contractValues, containerStatusOf, decodeJson, encodeJson } from "./guest-contract";
 import { nicPlan } from "./parent-template";
 import type {
   CheckInfo,
@@ -356,7 +350,7 @@ async function create(
       ? resolveInput(client, ctx, "folderId", String(inputs.folderId), objectKinds.folder, "vm")
       : Promise.resolve(parent.folder),
   ]);
-  const digest = specDigest(ctx.urn, immutableSpec(inputs));
+  const digest = creationDigest(ctx, immutableSpec(inputs));
 
   // A VM with this URN and spec left by an interrupted create is adopted, not duplicated.
   const adopted = folder ? await adoptable(client, folder, ctx.urn, digest) : undefined;

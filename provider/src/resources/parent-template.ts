@@ -17,6 +17,7 @@ import {
   type VirtualMachineInfo,
 } from "../vsphere";
 import {
+  creationDigest,
   deepEqual,
   destroyVm,
   diffInputs,
@@ -36,7 +37,6 @@ import {
   type MadeFor,
 } from "./common";
 import { BonnevilleError, ResourceInitError, ValidationError, WaitTimeoutError } from "./errors";
-import { specDigest } from "./guest-contract";
 import type {
   CheckInfo,
   CheckResult,
@@ -263,7 +263,7 @@ async function create(
     sourceInfo.nics,
     `source ${sourceInfo.name}`,
   );
-  const digest = specDigest(ctx.urn, { ...inputs, name: undefined, readyTimeoutSeconds: undefined });
+  const digest = creationDigest(ctx, { ...inputs, name: undefined, readyTimeoutSeconds: undefined });
   const extraConfig: Record<string, string> = {
     ...((inputs.extraConfig ?? {}) as Record<string, string>),
     [MANAGED_KEY]: "true",

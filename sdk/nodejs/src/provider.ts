@@ -25,13 +25,15 @@ export class Provider extends pulumi.ProviderResource {
 
   /**
    * The vCenter server: a host name (`vcenter.example.com`), `host:port`, or an SDK URL
-   * (`https://vcenter.example.com/sdk`). A bare host gets `https://` and `/sdk`. Can also be set
-   * with the `VSPHERE_SERVER` environment variable.
+   * (`https://vcenter.example.com/sdk`). A bare host gets `https://` and `/sdk`. Changing it
+   * replaces every resource of the provider. Can also be set with the `VSPHERE_SERVER` environment
+   * variable.
    */
   declare readonly vsphereServer: pulumi.Output<string | undefined>;
   /**
-   * The user name for vCenter (e.g. `administrator@vsphere.local`). Can also be set with the
-   * `VSPHERE_USER` environment variable.
+   * The user name for vCenter (e.g. `administrator@vsphere.local`). Changing it (with the password,
+   * a credential rotation) replaces nothing. Can also be set with the `VSPHERE_USER` environment
+   * variable.
    */
   declare readonly user: pulumi.Output<string | undefined>;
   /**
@@ -47,7 +49,7 @@ export class Provider extends pulumi.ProviderResource {
   declare readonly thumbprint: pulumi.Output<string | undefined>;
   /**
    * The datacenter that relative inventory paths are resolved in. Optional when vCenter has exactly
-   * one datacenter.
+   * one datacenter. Changing it replaces every resource of the provider.
    */
   declare readonly datacenter: pulumi.Output<string | undefined>;
 
@@ -74,13 +76,15 @@ export class Provider extends pulumi.ProviderResource {
 export interface ProviderArgs {
   /**
    * The vCenter server: a host name (`vcenter.example.com`), `host:port`, or an SDK URL
-   * (`https://vcenter.example.com/sdk`). A bare host gets `https://` and `/sdk`. Can also be set
-   * with the `VSPHERE_SERVER` environment variable.
+   * (`https://vcenter.example.com/sdk`). A bare host gets `https://` and `/sdk`. Changing it
+   * replaces every resource of the provider. Can also be set with the `VSPHERE_SERVER` environment
+   * variable.
    */
   readonly vsphereServer?: pulumi.Input<string>;
   /**
-   * The user name for vCenter (e.g. `administrator@vsphere.local`). Can also be set with the
-   * `VSPHERE_USER` environment variable.
+   * The user name for vCenter (e.g. `administrator@vsphere.local`). Changing it (with the password,
+   * a credential rotation) replaces nothing. Can also be set with the `VSPHERE_USER` environment
+   * variable.
    */
   readonly user?: pulumi.Input<string>;
   /**
@@ -101,7 +105,7 @@ export interface ProviderArgs {
   readonly thumbprint?: pulumi.Input<string>;
   /**
    * The datacenter that relative inventory paths are resolved in. Optional when vCenter has exactly
-   * one datacenter.
+   * one datacenter. Changing it replaces every resource of the provider.
    */
   readonly datacenter?: pulumi.Input<string>;
 }

@@ -453,7 +453,7 @@ function resolveConnection(state: ProcessState, connection: unknown): ResolvedCo
   };
 }
 
-/** Whether a change of connection replaces the resource (another vCenter, user or datacenter), updates it, or neither. */
+/** Whether a change of connection replaces the resource (another vCenter or datacenter), updates it (new credentials), or neither. */
 function connectionChange(
   state: ProcessState,
   before: unknown,
