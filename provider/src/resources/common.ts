@@ -364,12 +364,15 @@ function formChangeOnly(before: unknown, after: unknown): boolean {
   return true;
 }
 
+/** How long Diff tries to resolve references before it keeps a replacement (vCenter slow or unreachable). */
+const DIFF_LOOKUP_LIMIT_MS = 30_000;
+
 /**
  * A Diff less the replacements that only name the same vSphere objects another way (an inventory
  * path changed to the ID it resolves to, a bare name to its path): each such input is an in-place
  * update, which records the new form. The old and new values of each replacing reference input are
- * resolved; any that cannot be (unknown, gone, vCenter unreachable, no configuration yet) leaves
- * its replacement as the inputs' diff decided.
+ * resolved; any that cannot be (unknown, gone, vCenter unreachable or silent for 30 s, no
+ * configuration yet) leaves its replacement as the inputs' diff decided.
  */
 export async function withoutSameObjectReplacements(
   schema: ResourceSchema,
@@ -385,24 +388,31 @@ export async function withoutSameObjectReplacements(
     const before = referenceValues(olds[key]);
     const after = referenceValues(news[key]);
     if (!before || !after || before.size !== after.size) continue;
-    try {
+    const sameObjects = async (): Promise<boolean> => {
       const client = await ctx.client();
       const datacenter = ctx.config.datacenter;
       const resolve = (value: string) =>
         client.find.resolve(value, reference.types, reference.kind, datacenter);
-      let allSame = true;
       for (const [position, value] of before) {
         const other = after.get(position);
-        if (other === undefined) allSame = false;
-        else if (other !== value) {
-          const [a, b] = await Promise.all([resolve(value), resolve(other)]);
-          if (a.type !== b.type || a.value !== b.value) allSame = false;
-        }
-        if (!allSame) break;
+        if (other === undefined) return false;
+        if (other === value) continue;
+        // Managed object IDs are unique in a vCenter, whatever the type.
+        const [a, b] = await Promise.all([resolve(value), resolve(other)]);
+        if (a.value !== b.value) return false;
       }
-      if (allSame) same.push(key);
+      return true;
+    };
+    let timer: NodeJS.Timeout | undefined;
+    const giveUp = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), DIFF_LOOKUP_LIMIT_MS);
+    });
+    try {
+      if (await Promise.race([sameObjects(), giveUp])) same.push(key);
     } catch {
       // Not resolvable now: the change stays a replacement (a create would report a missing object).
+    } finally {
+      clearTimeout(timer);
     }
   }
   if (same.length === 0) return diff;
