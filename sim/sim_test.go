@@ -1128,3 +1128,61 @@ func TestTheControlAPIRejectsBadRules(t *testing.T) {
 		t.Fatalf("an unknown endpoint: want 404, got %d %v", code, out)
 	}
 }
+
+func TestATaskDelayAnswersInstantCloneQueuedAndClonesLater(t *testing.T) {
+	c := login(t)
+	inv := loadInventory(t, c)
+	ctx := testContext(t)
+	parent := newParent(t, c, inv, inv.hosts[0])
+	injectFault(t, faultRule{"method": "InstantClone_Task", "taskDelayMs": 600})
+	defer clearFaults(t)
+
+	name := uniqueName("deferred")
+	res, err := methods.InstantClone_Task(ctx, c.Client, &types.InstantClone_Task{This: parent, Spec: imageSpec(name)})
+	if err != nil {
+		t.Fatalf("InstantClone_Task with a task delay: %v", err)
+	}
+	var task mo.Task
+	if err := property.DefaultCollector(c.Client).RetrieveOne(ctx, res.Returnval, []string{"info"}, &task); err != nil {
+		t.Fatalf("read the task: %v", err)
+	}
+	if task.Info.State != types.TaskInfoStateQueued {
+		t.Fatalf("the task must be answered queued, got %s", task.Info.State)
+	}
+	if desc := task.Info.DescriptionId; desc != "VirtualMachine.instantClone" || task.Info.Name != "InstantClone_Task" {
+		t.Fatalf("want descriptionId VirtualMachine.instantClone and name InstantClone_Task, got %s and %s", desc, task.Info.Name)
+	}
+	us, err := c.SessionManager.UserSession(ctx)
+	if err != nil || us == nil {
+		t.Fatalf("read the user session: %v", err)
+	}
+	if reason, ok := task.Info.Reason.(*types.TaskReasonUser); !ok || reason.UserName != us.UserName {
+		t.Fatalf("the task's reason must name the session's user %q, got %#v", us.UserName, task.Info.Reason)
+	}
+	var tm mo.TaskManager
+	if err := property.DefaultCollector(c.Client).RetrieveOne(ctx, *c.ServiceContent.TaskManager, []string{"recentTask"}, &tm); err != nil {
+		t.Fatalf("read recentTask: %v", err)
+	}
+	listed := false
+	for _, r := range tm.RecentTask {
+		listed = listed || r == res.Returnval
+	}
+	if !listed {
+		t.Fatalf("the queued task must be in TaskManager.recentTask")
+	}
+	if ref, _ := object.NewSearchIndex(c.Client).FindChild(ctx, inv.vmFolder.Reference(), name); ref != nil {
+		t.Fatalf("the clone must not exist before the delay, found %v", ref)
+	}
+
+	info, err := object.NewTask(c.Client, res.Returnval).WaitForResult(ctx, nil)
+	if err != nil {
+		t.Fatalf("the deferred clone must succeed: %v", err)
+	}
+	ref, ok := info.Result.(types.ManagedObjectReference)
+	if !ok {
+		t.Fatalf("task result is %T, not a moref", info.Result)
+	}
+	if found, _ := object.NewSearchIndex(c.Client).FindChild(ctx, inv.vmFolder.Reference(), name); found == nil || found.Reference() != ref {
+		t.Fatalf("after the task the clone %s must be in the folder, found %v", ref, found)
+	}
+}

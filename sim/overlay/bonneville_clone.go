@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"reflect"
 	"sync"
+	"time"
 
 	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/simulator/esx"
@@ -53,13 +54,35 @@ func (vm *VirtualMachine) InstantCloneTask(ctx *Context, req *types.InstantClone
 		})
 	})
 	return &methods.InstantClone_TaskBody{
-		Res: &types.InstantClone_TaskResponse{Returnval: task.Run()},
+		Res: &types.InstantClone_TaskResponse{Returnval: bonnevilleRun(ctx, vm, task, "InstantClone_Task")},
 	}
+}
+
+// bonnevilleRun records the session's user as the task's reason and the method
+// as its name, as vCenter does (the simulator's own tasks name a fixed user and
+// a shortened method), and runs the task: now,
+// or, when a fault rule sets a task delay for method, later, answering the task
+// queued (the work then runs under the source's lock, as the call would hold it).
+func bonnevilleRun(ctx *Context, vm *VirtualMachine, task *Task, method string) types.ManagedObjectReference {
+	if ctx.Session != nil {
+		task.Info.Reason = &types.TaskReasonUser{UserName: ctx.Session.UserName}
+	}
+	task.Info.Name = method
+	delay := bonnevilleTaskDelay(method)
+	if delay <= 0 {
+		return task.Run()
+	}
+	go func() {
+		time.Sleep(delay)
+		ctx.Map.WithLock(vm, func() { task.Run() })
+	}()
+	return task.Self
 }
 
 // BonnevilleCloneVMTask serves CloneVM_Task (the HTTP layer routes it here).
 func (vm *VirtualMachine) BonnevilleCloneVMTask(ctx *Context, req *types.CloneVM_Task) soap.HasFault {
-	task := CreateTask(vm, "cloneVm", func(t *Task) (types.AnyType, types.BaseMethodFault) {
+	// vCenter's descriptionId for CloneVM_Task is VirtualMachine.clone.
+	task := CreateTask(vm, "clone", func(t *Task) (types.AnyType, types.BaseMethodFault) {
 		folder := req.Folder
 		var config []types.BaseOptionValue
 		if req.Spec.Config != nil {
@@ -75,7 +98,7 @@ func (vm *VirtualMachine) BonnevilleCloneVMTask(ctx *Context, req *types.CloneVM
 		})
 	})
 	return &methods.CloneVM_TaskBody{
-		Res: &types.CloneVM_TaskResponse{Returnval: task.Run()},
+		Res: &types.CloneVM_TaskResponse{Returnval: bonnevilleRun(ctx, vm, task, "CloneVM_Task")},
 	}
 }
 

@@ -39,6 +39,10 @@ type BonnevilleFaultRule struct {
 	LatencyMs int `json:"latencyMs,omitempty"`
 	// Count caps the number of hits; 0 means no cap.
 	Count int `json:"count,omitempty"`
+	// TaskDelayMs makes a *_Task call answer at once with its task, queued, and
+	// do the work this long after (as vCenter does), instead of inside the call.
+	// Every call of the method; InstantClone_Task and CloneVM_Task honour it.
+	TaskDelayMs int `json:"taskDelayMs,omitempty"`
 
 	hits int
 }
@@ -67,6 +71,23 @@ func init() {
 	types.Add("BonnevilleReconfigVM_Task", reflect.TypeOf((*types.ReconfigVM_Task)(nil)).Elem())
 }
 
+// bonnevilleInstalled is the front of the serving simulator (one per process).
+var bonnevilleInstalled *bonnevilleFront
+
+// bonnevilleTaskDelay is how long a *_Task call of method defers its work (0: none).
+func bonnevilleTaskDelay(method string) time.Duration {
+	f := bonnevilleInstalled
+	if f == nil {
+		return 0
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if rule := f.rules[method]; rule != nil && rule.TaskDelayMs > 0 {
+		return time.Duration(rule.TaskDelayMs) * time.Millisecond
+	}
+	return 0
+}
+
 // InstallBonneville puts the Bonneville front before the server's handler and
 // starts the simulated guest agents. Call it before the first request.
 func InstallBonneville(svc *Service, server *Server) {
@@ -79,6 +100,7 @@ func InstallBonneville(svc *Service, server *Server) {
 		rng:      rand.New(rand.NewSource(time.Now().UnixNano())),
 	}
 	server.Config.Handler = front
+	bonnevilleInstalled = front
 	Map.AddHandler(bonnevilleGuests)
 }
 

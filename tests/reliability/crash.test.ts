@@ -2,7 +2,8 @@
  * A plugin killed (SIGKILL) right after it sent InstantClone_Task: the engine keeps no record
  * of the resource (as after a pending create, the next up checks it afresh with a new random
  * seed, so an auto-named VM gets another name), while vSphere finishes the clone. The next up
- * must find that VM by its URN tag and adopt it: no duplicate, no orphan.
+ * must find that VM by its URN tag and adopt it: no duplicate, no orphan. When vCenter is still
+ * making the clone as the next up starts, that up waits for it first.
  */
 import { ProviderRpcError, type Stack } from "../harness";
 import { account, base, container, eventually, failureOf, Lab, PARENT, VM } from "./support";
@@ -122,6 +123,42 @@ describe("a plugin killed right after InstantClone_Task was sent", () => {
   });
 });
 
+describe("a plugin killed while vCenter is still making the clone it asked for", () => {
+  it("the next up, started before the clone exists, waits for that clone and adopts it instead of cloning again", async () => {
+    const stack = lab.stack();
+    const { host, parent } = base("inflight");
+    const vm = container("job", parent);
+    await stack.up([host, parent]);
+    const urn = stack.urn(VM, "job");
+
+    // vCenter answers InstantClone_Task with a queued task and makes the clone 8 s later.
+    await lab.sim.resetStats();
+    await lab.sim.addFault({ method: "InstantClone_Task", taskDelayMs: 8000 });
+    const up = failureOf(() => stack.up([host, parent, vm]));
+    await eventually("InstantClone_Task answered", async () =>
+      ((await lab.sim.stats()).calls.InstantClone_Task ?? 0) > 0 ? true : undefined,
+    );
+    await lab.lastPlugin!.kill("SIGKILL");
+    expect(await up).toBeInstanceOf(ProviderRpcError);
+    await lab.sim.clearFaults();
+    expect(await vmsTagged(urn)).toEqual([]);
+
+    const result = await stack.up([host, parent, vm]);
+    expect(result.steps.find((s) => s.name === "job")!.op).toBe("create");
+    // One clone in all, the killed plugin's, and it is the container's VM.
+    expect((await lab.sim.stats()).calls.InstantClone_Task).toBe(1);
+    expect((await vmsTagged(urn)).map((v) => v.id)).toEqual([stack.get("job")!.id]);
+    await lab.engine.waitFor(
+      (m) => m.urn === urn && m.message.includes("instant clone(s) this account started before this run"),
+    );
+    await lab.engine.waitFor((m) => m.urn === urn && m.message.includes("adopting"));
+    expect(await account(lab)).toEqual({ orphaned: [], missing: [] });
+
+    await stack.destroy();
+    expect(await account(lab)).toEqual({ orphaned: [], missing: [] });
+  });
+});
+
 describe("a plugin killed right after a ParentTemplate's CloneVM_Task was sent", () => {
   it("the next up adopts the full clone by its URN tag and finishes it, instead of cloning again", async () => {
     const stack = lab.stack();
@@ -152,6 +189,38 @@ describe("a plugin killed right after a ParentTemplate's CloneVM_Task was sent",
     expect(out.powerState).toBe("poweredOn");
     expect(out.name).toBe(stack.get(parent.name)!.inputs.name);
     await lab.engine.waitFor((m) => m.urn === urn && m.message.includes("adopting"));
+    expect(await account(lab)).toEqual({ orphaned: [], missing: [] });
+
+    await stack.destroy();
+    expect(await account(lab)).toEqual({ orphaned: [], missing: [] });
+  });
+  it("the next up, started while vCenter is still making that full clone, waits for it and adopts it", async () => {
+    const stack = lab.stack();
+    const { host, parent } = base("slow-parent");
+    await stack.up([host]);
+    const urn = stack.urn(PARENT, parent.name);
+
+    // vCenter answers CloneVM_Task with a queued task and makes the clone 8 s later.
+    await lab.sim.resetStats();
+    await lab.sim.addFault({ method: "CloneVM_Task", taskDelayMs: 8000 });
+    const up = failureOf(() => stack.up([host, parent]));
+    await eventually("CloneVM_Task answered", async () =>
+      ((await lab.sim.stats()).calls.CloneVM_Task ?? 0) > 0 ? true : undefined,
+    );
+    await lab.lastPlugin!.kill("SIGKILL");
+    expect(await up).toBeInstanceOf(ProviderRpcError);
+    await lab.sim.clearFaults();
+    expect(await vmsTagged(urn)).toEqual([]);
+
+    const result = await stack.up([host, parent]);
+    expect(result.steps.find((s) => s.name === parent.name)!.op).toBe("create");
+    // One full clone in all, the killed plugin's, and it is the parent, running.
+    expect((await lab.sim.stats()).calls.CloneVM_Task).toBe(1);
+    expect((await vmsTagged(urn)).map((v) => v.id)).toEqual([stack.get(parent.name)!.id]);
+    expect(stack.outputs(parent.name).powerState).toBe("poweredOn");
+    await lab.engine.waitFor(
+      (m) => m.urn === urn && m.message.includes("clone(s) this account started before this run"),
+    );
     expect(await account(lab)).toEqual({ orphaned: [], missing: [] });
 
     await stack.destroy();

@@ -25,6 +25,8 @@ export interface FaultRule {
   readonly drop?: boolean;
   readonly latencyMs?: number;
   readonly count?: number;
+  /** A `*_Task` call answers at once with its task, queued, and does its work this much later (InstantClone_Task). */
+  readonly taskDelayMs?: number;
 }
 
 export interface SimInventoryVM {

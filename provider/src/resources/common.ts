@@ -5,6 +5,7 @@ import {
   extraConfigOf,
   isVimFault,
   looksLikeId,
+  untilAborted,
   NotFoundError,
   VirtualMachine,
   type InventoryKind,
@@ -81,6 +82,66 @@ export function creationDigest(
     vcenter: server,
     datacenter: ctx.config.datacenter ?? "",
   });
+}
+
+/** A kind of task that makes a VM: its method (TaskInfo.name) and its descriptionId. */
+export interface CloningTask {
+  readonly method: string;
+  readonly descriptionId: string;
+  /** What it makes, for progress messages. */
+  readonly makes: string;
+}
+
+export const INSTANT_CLONE: CloningTask = {
+  method: "InstantClone_Task",
+  descriptionId: "VirtualMachine.instantClone",
+  makes: "instant clone",
+};
+export const FULL_CLONE: CloningTask = {
+  method: "CloneVM_Task",
+  descriptionId: "VirtualMachine.clone",
+  makes: "clone",
+};
+
+const earlierTasks = new WeakMap<VSphereClient, Map<string, Promise<void>>>();
+
+/**
+ * Once per process and kind, before the first look for a VM to adopt: the clones this vCenter
+ * account started earlier and vCenter is still making (a plugin killed right after it asked for
+ * one, and `up` run again at once) are waited for, so that their VMs exist when the look is made
+ * and are adopted instead of made a second time. No clone of this kind by this process has started
+ * yet, as every create waits here first. At most `limitSeconds`; each create also stops waiting
+ * when it is cancelled.
+ */
+export async function settleEarlierTasks(
+  ctx: OperationContext,
+  client: VSphereClient,
+  kind: CloningTask,
+  limitSeconds: number,
+): Promise<void> {
+  let byKind = earlierTasks.get(client);
+  if (!byKind) earlierTasks.set(client, (byKind = new Map()));
+  let settled = byKind.get(kind.method);
+  if (!settled) {
+    settled = (async () => {
+      const pending = await client.unfinishedTasksOfUser(kind);
+      if (pending.length === 0) return;
+      ctx.progress(
+        `waiting for ${pending.length} ${kind.makes}(s) this account started before this run to finish (${pending.map((t) => t.value).join(", ")}), so that a VM an interrupted run left is adopted, not made twice`,
+      );
+      const limit = AbortSignal.timeout(limitSeconds * 1000);
+      await Promise.all(
+        pending.map((task) =>
+          client.waitForTask(task, { operation: kind.method, signal: limit }).catch(() => undefined),
+        ),
+      );
+    })();
+    byKind.set(kind.method, settled);
+    // A failed look (vCenter unreachable) is tried again by the next create.
+    const forget = byKind;
+    settled.catch(() => forget.delete(kind.method));
+  }
+  await untilAborted(settled, ctx.signal, `waiting for earlier ${kind.makes}s for ${ctx.urn}`);
 }
 
 /** A VM directly in a folder that Bonneville made in some role, with the tags it carries. */

@@ -24,6 +24,8 @@ import {
 import {
   creationDigest,
   deepEqual,
+  INSTANT_CLONE,
+  settleEarlierTasks,
   destroyVm,
   diffInputs,
   isManaged,
@@ -352,7 +354,9 @@ async function create(
   ]);
   const digest = creationDigest(ctx, immutableSpec(inputs));
 
-  // A VM with this URN and spec left by an interrupted create is adopted, not duplicated.
+  // A VM with this URN and spec left by an interrupted create is adopted, not duplicated; a clone
+  // such a create asked for that vCenter is still making is waited for first.
+  if (folder) await settleEarlierTasks(ctx, client, INSTANT_CLONE, 120);
   const adopted = folder ? await adoptable(client, folder, ctx.urn, digest) : undefined;
   if (adopted) {
     ctx.progress(

@@ -19,6 +19,8 @@ import {
 import {
   creationDigest,
   deepEqual,
+  FULL_CLONE,
+  settleEarlierTasks,
   destroyVm,
   diffInputs,
   madeVmsIn,
@@ -274,7 +276,9 @@ async function create(
     // A source that was itself a ready parent must not make the wait end at once.
     [READY_KEY]: "",
   };
-  // A full clone an interrupted create of this resource left behind is adopted, not made twice.
+  // A full clone an interrupted create of this resource left behind is adopted, not made twice
+  // (one vCenter is still making is waited for first: full clones take minutes).
+  await settleEarlierTasks(ctx, client, FULL_CLONE, 1800);
   const leftover = await leftoverClone(client, folder, ctx.urn, digest);
   if (leftover) {
     ctx.progress(

@@ -9,7 +9,7 @@ import { Session, type ServiceContent } from "./session";
 import type { CallOptions } from "./soap/client";
 import { SoapTransport } from "./soap/transport";
 import type { CallCounter } from "./soap/call-counter";
-import type { DataObject } from "./soap/xml";
+import { list, type DataObject } from "./soap/xml";
 import { MoRef } from "./types";
 import { VSphereError } from "./faults";
 import { sdkUrl } from "./sdk-url";
@@ -101,6 +101,47 @@ export class VSphereClient {
       target,
       ...(options.signal ? { signal: options.signal } : {}),
     });
+  }
+
+  /**
+   * Tasks of one kind (its method, `InstantClone_Task`, as TaskInfo.name, or its descriptionId,
+   * `VirtualMachine.instantClone`) that this session's user started and that are queued or running
+   * now, from TaskManager.recentTask: work an earlier, interrupted process of the same account may
+   * have left in flight.
+   */
+  async unfinishedTasksOfUser(
+    kind: { readonly method: string; readonly descriptionId: string },
+    options: CallOptions = {},
+  ): Promise<MoRef[]> {
+    const content = await this.serviceContent(options);
+    const [manager, session] = await Promise.all([
+      this.properties.retrieveOne(content.taskManager, ["recentTask"]),
+      this.properties.retrieveOne(content.sessionManager, ["currentSession"]),
+    ]);
+    const recent = list(manager?.props.recentTask as MoRef | MoRef[] | undefined).filter(
+      (ref): ref is MoRef => ref instanceof MoRef,
+    );
+    const user = (session?.props.currentSession as { userName?: unknown } | undefined)?.userName;
+    if (recent.length === 0 || typeof user !== "string") return [];
+    const infos = await this.properties.retrieve(
+      recent,
+      ["info.name", "info.descriptionId", "info.state", "info.reason"],
+      options,
+    );
+    const unfinished: MoRef[] = [];
+    for (const { obj, props } of infos.values()) {
+      const state = props["info.state"];
+      const reason = props["info.reason"] as { userName?: unknown } | undefined;
+      if (
+        (props["info.name"] === kind.method || props["info.descriptionId"] === kind.descriptionId) &&
+        (state === "queued" || state === "running") &&
+        typeof reason?.userName === "string" &&
+        reason.userName.toLowerCase() === user.toLowerCase()
+      ) {
+        unfinished.push(obj);
+      }
+    }
+    return unfinished;
   }
 
   /** Rejects every task wait in flight (the client stays usable). */

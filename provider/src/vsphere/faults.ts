@@ -92,6 +92,29 @@ export function cancellation(signal: AbortSignal, what: string): Error {
 }
 
 /**
+ * `work`, or a rejection ({@link cancellation}) as soon as `signal` aborts: for waiting on work that
+ * others share, which goes on for them.
+ */
+export function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined, what: string): Promise<T> {
+  if (!signal) return work;
+  if (signal.aborted) return Promise.reject(cancellation(signal, what));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(cancellation(signal, what));
+    signal.addEventListener("abort", onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+/**
  * Vim fault supertypes, so `isVimFault(err, "InvalidState")` also matches
  * `InvalidPowerState`, as the type hierarchy says.
  */

@@ -2,7 +2,7 @@
  * One vCenter session per client: logged in lazily on the first call, renewed
  * once on NotAuthenticated (and the call replayed), logged out on close.
  */
-import { AbortedError, cancellation, isVimFault, TransportError, VSphereError } from "./faults";
+import { AbortedError, isVimFault, TransportError, untilAborted, VSphereError } from "./faults";
 import { SoapClient, serviceInstance, type CallOptions } from "./soap/client";
 import type { SoapTransport } from "./soap/transport";
 import type { DataObject } from "./soap/xml";
@@ -118,7 +118,7 @@ export class Session {
         this.login = undefined;
       });
     }
-    return untilAborted(this.login, options.signal);
+    return untilAborted(this.login, options.signal, "logging in to vCenter");
   }
 
   /** Calls a method in the session, logging in first and renewing once if the session expired. */
@@ -180,24 +180,4 @@ export class Session {
   get isClosed(): boolean {
     return this.closed;
   }
-}
-
-/** `work`, or a rejection as soon as `signal` aborts (the work itself goes on for its other waiters). */
-function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return work;
-  if (signal.aborted) return Promise.reject(cancellation(signal, "logging in to vCenter"));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(cancellation(signal, "logging in to vCenter"));
-    signal.addEventListener("abort", onAbort, { once: true });
-    work.then(
-      (value) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(error);
-      },
-    );
-  });
 }
