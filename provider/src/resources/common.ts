@@ -130,11 +130,33 @@ export async function settleEarlierTasks(
         `waiting for ${pending.length} ${kind.makes}(s) this account started before this run to finish (${pending.map((t) => t.value).join(", ")}), so that a VM an interrupted run left is adopted, not made twice`,
       );
       const limit = AbortSignal.timeout(limitSeconds * 1000);
-      await Promise.all(
-        pending.map((task) =>
-          client.waitForTask(task, { operation: kind.method, signal: limit }).catch(() => undefined),
-        ),
-      );
+      const started = Date.now();
+      let left = pending.length;
+      const report = setInterval(() => {
+        const waited = Math.round((Date.now() - started) / 1000);
+        ctx.progress(
+          `still waiting for ${left} of ${pending.length} earlier ${kind.makes}(s): ${waited} s of at most ${limitSeconds} s`,
+        );
+      }, progressInterval(limitSeconds));
+      try {
+        await Promise.all(
+          pending.map((task) =>
+            client
+              .waitForTask(task, { operation: kind.method, signal: limit })
+              .then(() => left--)
+              .catch(() => {
+                if (!limit.aborted) left--; // it failed: no VM to wait for
+              }),
+          ),
+        );
+      } finally {
+        clearInterval(report);
+      }
+      if (left > 0) {
+        ctx.progress(
+          `gave up after ${limitSeconds} s on ${left} earlier ${kind.makes}(s) still running; creates go on (a VM such a clone makes later is not adopted by this run)`,
+        );
+      }
     })();
     byKind.set(kind.method, settled);
     // A failed look (vCenter unreachable) is tried again by the next create.
