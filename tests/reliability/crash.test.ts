@@ -6,6 +6,7 @@
  * making the clone as the next up starts, that up waits for it first.
  */
 import { ProviderRpcError, type Stack } from "../harness";
+import type { FaultRule } from "../support/sim";
 import { account, base, container, eventually, failureOf, Lab, PARENT, VM } from "./support";
 
 let lab: Lab;
@@ -24,23 +25,31 @@ async function vmsTagged(urn: string) {
 }
 
 /**
- * Runs `up`, kills its plugin with SIGKILL as soon as the simulator has received
- * InstantClone_Task (held there by injected latency), and waits until vSphere has made
- * the clone the dead plugin asked for.
+ * Runs `up` under `rule` (a fault rule for `rule.method`: latency holds the call in the simulator,
+ * a task delay answers it queued and clones later), kills its plugin with SIGKILL as soon as the
+ * simulator has received that call, and clears the rule. The command fails without an init failure:
+ * the engine keeps no record of the resource.
  */
-async function upKilledMidClone(stack: Stack, program: Parameters<Stack["up"]>[0], urn: string) {
+async function upKilledAt(stack: Stack, program: Parameters<Stack["up"]>[0], rule: FaultRule): Promise<void> {
   await lab.sim.resetStats();
-  await lab.sim.addFault({ method: "InstantClone_Task", latencyMs: 1500 });
+  await lab.sim.addFault(rule);
   const up = failureOf(() => stack.up(program));
-  await eventually("InstantClone_Task reaching the simulator", async () =>
-    ((await lab.sim.stats()).calls.InstantClone_Task ?? 0) > 0 ? true : undefined,
+  await eventually(`${rule.method} reaching the simulator`, async () =>
+    ((await lab.sim.stats()).calls[rule.method] ?? 0) > 0 ? true : undefined,
   );
-  const plugin = lab.lastPlugin!;
-  await plugin.kill("SIGKILL");
+  await lab.lastPlugin!.kill("SIGKILL");
   const error = await up;
   expect(error).toBeInstanceOf(ProviderRpcError);
   expect((error as ProviderRpcError).initFailure).toBeUndefined();
   await lab.sim.clearFaults();
+}
+
+/**
+ * {@link upKilledAt} on InstantClone_Task (held there by injected latency), then waits until
+ * vSphere has made the clone the dead plugin asked for.
+ */
+async function upKilledMidClone(stack: Stack, program: Parameters<Stack["up"]>[0], urn: string) {
+  await upKilledAt(stack, program, { method: "InstantClone_Task", latencyMs: 1500 });
   const [orphan] = await eventually("the clone the killed plugin asked for", async () => {
     const found = await vmsTagged(urn);
     return found.length > 0 ? found : undefined;
@@ -132,15 +141,7 @@ describe("a plugin killed while vCenter is still making the clone it asked for",
     const urn = stack.urn(VM, "job");
 
     // vCenter answers InstantClone_Task with a queued task and makes the clone 8 s later.
-    await lab.sim.resetStats();
-    await lab.sim.addFault({ method: "InstantClone_Task", taskDelayMs: 8000 });
-    const up = failureOf(() => stack.up([host, parent, vm]));
-    await eventually("InstantClone_Task answered", async () =>
-      ((await lab.sim.stats()).calls.InstantClone_Task ?? 0) > 0 ? true : undefined,
-    );
-    await lab.lastPlugin!.kill("SIGKILL");
-    expect(await up).toBeInstanceOf(ProviderRpcError);
-    await lab.sim.clearFaults();
+    await upKilledAt(stack, [host, parent, vm], { method: "InstantClone_Task", taskDelayMs: 8000 });
     expect(await vmsTagged(urn)).toEqual([]);
 
     const result = await stack.up([host, parent, vm]);
@@ -166,15 +167,7 @@ describe("a plugin killed right after a ParentTemplate's CloneVM_Task was sent",
     await stack.up([host]);
     const urn = stack.urn(PARENT, parent.name);
 
-    await lab.sim.resetStats();
-    await lab.sim.addFault({ method: "CloneVM_Task", latencyMs: 1500 });
-    const up = failureOf(() => stack.up([host, parent]));
-    await eventually("CloneVM_Task reaching the simulator", async () =>
-      ((await lab.sim.stats()).calls.CloneVM_Task ?? 0) > 0 ? true : undefined,
-    );
-    await lab.lastPlugin!.kill("SIGKILL");
-    expect(await up).toBeInstanceOf(ProviderRpcError);
-    await lab.sim.clearFaults();
+    await upKilledAt(stack, [host, parent], { method: "CloneVM_Task", latencyMs: 1500 });
     const [orphan] = await eventually("the clone the killed plugin asked for", async () => {
       const found = await vmsTagged(urn);
       return found.length > 0 ? found : undefined;
@@ -194,6 +187,7 @@ describe("a plugin killed right after a ParentTemplate's CloneVM_Task was sent",
     await stack.destroy();
     expect(await account(lab)).toEqual({ orphaned: [], missing: [] });
   });
+
   it("the next up, started while vCenter is still making that full clone, waits for it and adopts it", async () => {
     const stack = lab.stack();
     const { host, parent } = base("slow-parent");
@@ -201,15 +195,7 @@ describe("a plugin killed right after a ParentTemplate's CloneVM_Task was sent",
     const urn = stack.urn(PARENT, parent.name);
 
     // vCenter answers CloneVM_Task with a queued task and makes the clone 8 s later.
-    await lab.sim.resetStats();
-    await lab.sim.addFault({ method: "CloneVM_Task", taskDelayMs: 8000 });
-    const up = failureOf(() => stack.up([host, parent]));
-    await eventually("CloneVM_Task answered", async () =>
-      ((await lab.sim.stats()).calls.CloneVM_Task ?? 0) > 0 ? true : undefined,
-    );
-    await lab.lastPlugin!.kill("SIGKILL");
-    expect(await up).toBeInstanceOf(ProviderRpcError);
-    await lab.sim.clearFaults();
+    await upKilledAt(stack, [host, parent], { method: "CloneVM_Task", taskDelayMs: 8000 });
     expect(await vmsTagged(urn)).toEqual([]);
 
     const result = await stack.up([host, parent]);
