@@ -331,14 +331,8 @@ async function read(
     // Import from the ID alone: the folder and port group carry the pool's name.
     ({ folderId, bridgePortGroupId } = await findByName(client, name));
   }
-  const [folder, pg, parentInfo] = await Promise.all([
-    folderId ? new Folder(client, new MoRef("Folder", folderId)).info() : undefined,
-    bridgePortGroupId
-      ? new DistributedVirtualPortgroup(
-          client,
-          new MoRef("DistributedVirtualPortgroup", bridgePortGroupId),
-        ).info()
-      : undefined,
+  const [[folder, pg], parentInfo] = await Promise.all([
+    readParts(client, folderId, bridgePortGroupId),
     pool.parent ? new ResourcePool(client, pool.parent).info() : undefined,
   ]);
   const containerNetworks = (state?.containerNetworks ?? undefined) as Record<string, string> | undefined;
@@ -460,6 +454,19 @@ async function update(
   return outputs;
 }
 
+/** The host's folder and bridge port group by their recorded IDs (`undefined` for none or gone). */
+function readParts(client: VSphereClient, folderId: string, bridgePortGroupId: string) {
+  return Promise.all([
+    folderId ? new Folder(client, new MoRef("Folder", folderId)).info() : undefined,
+    bridgePortGroupId
+      ? new DistributedVirtualPortgroup(
+          client,
+          new MoRef("DistributedVirtualPortgroup", bridgePortGroupId),
+        ).info()
+      : undefined,
+  ]);
+}
+
 /**
  * The host's folder and bridge port group, made now when a create stopped before making them (the
  * engine retries such a create through Update): one already there under the host's name (made by
@@ -476,15 +483,7 @@ async function completeParts(
   const name = String(inputs.name);
   let folderId = typeof olds.folderId === "string" ? olds.folderId : "";
   let bridgePortGroupId = typeof olds.bridgePortGroupId === "string" ? olds.bridgePortGroupId : "";
-  const [folder, pg] = await Promise.all([
-    folderId ? new Folder(client, new MoRef("Folder", folderId)).info() : undefined,
-    bridgePortGroupId
-      ? new DistributedVirtualPortgroup(
-          client,
-          new MoRef("DistributedVirtualPortgroup", bridgePortGroupId),
-        ).info()
-      : undefined,
-  ]);
+  const [folder, pg] = await readParts(client, folderId, bridgePortGroupId);
   if (folder && pg) return { folderId, bridgePortGroupId };
   try {
     if (!folder) {
