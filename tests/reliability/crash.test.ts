@@ -121,12 +121,7 @@ describe("a plugin killed right after InstantClone_Task was sent", () => {
     expect(error.message).toContain(`name: a VM named "db-0" already exists in folder`);
     expect(error.message).toContain(orphan.id);
     expect((await vmsTagged(urn)).map((v) => v.id)).toEqual([orphan.id]);
-    await lab.operator(async (client) => {
-      const { VirtualMachine, MoRef } = await import("../../provider/src/vsphere");
-      const stale = new VirtualMachine(client, new MoRef("VirtualMachine", orphan.id));
-      await stale.powerOff();
-      await stale.destroy();
-    });
+    await lab.sim.destroyVm(orphan.id);
     await stack.destroy();
     expect(await account(lab)).toEqual({ orphaned: [], missing: [] });
   });

@@ -84,11 +84,7 @@ describe("deleting a ContainerHost that holds a VM Bonneville did not create", (
   });
 
   it("once the operator deletes their VM, destroy deletes the host", async () => {
-    await lab.operator(async (client) => {
-      const vm = new VirtualMachine(client, new MoRef("VirtualMachine", intruder.id));
-      await vm.powerOff();
-      await vm.destroy();
-    });
+    await lab.sim.destroyVm(intruder.id);
     await stack().destroy();
     expect(stack().state.size).toBe(0);
     expect(await account(lab)).toEqual({ orphaned: [], missing: [] });

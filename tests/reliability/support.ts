@@ -77,18 +77,8 @@ export class Lab {
   }
 
   /** Runs `body` with an operator's vSphere client (as someone in the vSphere client would act). */
-  async operator<T>(body: (client: VSphereClient) => Promise<T>): Promise<T> {
-    const client = new VSphereClient({
-      url: this.sim.url,
-      user: this.sim.user,
-      password: this.sim.password,
-      thumbprint: this.sim.thumbprint,
-    });
-    try {
-      return await body(client);
-    } finally {
-      await client.close();
-    }
+  operator<T>(body: (client: VSphereClient) => Promise<T>): Promise<T> {
+    return this.sim.operator(body);
   }
 
   async stop(): Promise<void> {

@@ -330,18 +330,10 @@ describe("drift of a parent", () => {
     const { host, parent } = base("drifted");
     await stack.up([host, parent]);
     const id = stack.get("drifted-parent")!.id;
-    const { VSphereClient, VirtualMachine, MoRef } = await import("../../provider/src/vsphere");
-    const operator = new VSphereClient({
-      url: sim.url,
-      user: sim.user,
-      password: sim.password,
-      thumbprint: sim.thumbprint,
-    });
-    try {
-      await new VirtualMachine(operator, new MoRef("VirtualMachine", id)).powerOff();
-    } finally {
-      await operator.close();
-    }
+    const { VirtualMachine, MoRef } = await import("../../provider/src/vsphere");
+    await sim.operator((operator) =>
+      new VirtualMachine(operator, new MoRef("VirtualMachine", id)).powerOff(),
+    );
     await stack.refresh();
     expect(stack.outputs<Record<string, unknown>>("drifted-parent").powerState).toBe("poweredOff");
     const repaired = await stack.up([host, parent]);

@@ -192,7 +192,7 @@ describe("ContainerHost, ParentTemplate and ContainerVM against the embedded vSp
 
   it("refresh notices a VM deleted out of band, and the next up recreates it", async () => {
     const gone = stack.get("c7")!.id;
-    await vsphereDestroy(gone);
+    await sim.destroyVm(gone); // behind Bonneville's back, as an operator would
     const refreshed = await stack.refresh();
     expect(refreshed.steps.find((s) => s.name === "c7")!.op).toBe("read-gone");
     expect(stack.get("c7")).toBeUndefined();
@@ -220,22 +220,4 @@ describe("ContainerHost, ParentTemplate and ContainerVM against the embedded vSp
       expect(now).toEqual(vm);
     }
   });
-
-  /** Deletes a VM behind Bonneville's back, as an operator in the vSphere client would. */
-  async function vsphereDestroy(id: string): Promise<void> {
-    const { VSphereClient, VirtualMachine, MoRef } = await import("../../provider/src/vsphere");
-    const client = new VSphereClient({
-      url: sim.url,
-      user: sim.user,
-      password: sim.password,
-      thumbprint: sim.thumbprint,
-    });
-    try {
-      const vm = new VirtualMachine(client, new MoRef("VirtualMachine", id));
-      await vm.powerOff();
-      await vm.destroy();
-    } finally {
-      await client.close();
-    }
-  }
 });

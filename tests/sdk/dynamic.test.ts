@@ -425,7 +425,7 @@ describe("ContainerHost, ParentTemplate and ContainerVM as dynamic resources aga
 
   it("refresh notices a VM deleted out of band, and the next up recreates it", async () => {
     const gone = stack.get("c2")!.id;
-    await vsphereDestroy(gone);
+    await sim.destroyVm(gone); // behind Bonneville's back, as an operator would
     const refreshed = await stack.refresh();
     expect(refreshed.steps.map((s) => `${s.op} ${s.name}`)).toEqual([
       "refresh pool",
@@ -505,24 +505,6 @@ describe("ContainerHost, ParentTemplate and ContainerVM as dynamic resources aga
     expect(written).not.toContain(sim.password);
     expect(written).not.toContain("s3cr3t");
   });
-
-  /** Deletes a VM behind Bonneville's back, as an operator in the vSphere client would. */
-  async function vsphereDestroy(id: string): Promise<void> {
-    const { VSphereClient, VirtualMachine, MoRef } = await import("../../provider/src/vsphere");
-    const client = new VSphereClient({
-      url: sim.url,
-      user: sim.user,
-      password: sim.password,
-      thumbprint: sim.thumbprint,
-    });
-    try {
-      const vm = new VirtualMachine(client, new MoRef("VirtualMachine", id));
-      await vm.powerOff();
-      await vm.destroy();
-    } finally {
-      await client.close();
-    }
-  }
 });
 
 describe("a dynamic resource without a connection", () => {

@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import * as path from "node:path";
 import * as readline from "node:readline";
+import type { VSphereClient } from "../../provider/src/vsphere";
 
 export const repoRoot = path.resolve(__dirname, "..", "..");
 export const simBinary = path.join(repoRoot, "sim", ".build", "bonneville-sim");
@@ -140,6 +141,35 @@ export class Sim implements SimEndpoint {
   }
   expireSessions(): Promise<{ expired: number }> {
     return this.control("POST", "/sessions/expire");
+  }
+
+  /**
+   * Runs `body` with an operator's vSphere client, logged in to this simulator and closed after:
+   * someone acting in the vSphere client behind Bonneville's back.
+   */
+  async operator<T>(body: (client: VSphereClient) => Promise<T>): Promise<T> {
+    const { VSphereClient } = await import("../../provider/src/vsphere");
+    const client = new VSphereClient({
+      url: this.url,
+      user: this.user,
+      password: this.password,
+      thumbprint: this.thumbprint,
+    });
+    try {
+      return await body(client);
+    } finally {
+      await client.close();
+    }
+  }
+
+  /** Deletes a VM (powered off first) as an operator would. */
+  destroyVm(id: string): Promise<void> {
+    return this.operator(async (client) => {
+      const { VirtualMachine, MoRef } = await import("../../provider/src/vsphere");
+      const vm = new VirtualMachine(client, new MoRef("VirtualMachine", id));
+      await vm.powerOff();
+      await vm.destroy();
+    });
   }
 
   async stop(): Promise<void> {
