@@ -155,7 +155,7 @@ func seed(ctx context.Context, u *url.URL) error {
 		DeviceChange: deviceChange,
 		Annotation:   "Bonneville source template: Linux with a container runtime and the Bonneville guest agent.",
 		ExtraConfig: []types.BaseOptionValue{
-			&types.OptionValue{Key: "guestinfo.bonneville.agentVersion", Value: "1"},
+			&types.OptionValue{Key: "guestinfo.bonneville.agentVersion", Value: "2"},
 		},
 	}
 	host := hosts[0].Reference()
@@ -179,6 +179,9 @@ type config struct {
 	// ReadyDelay is how long a powered-on parent takes to signal ready;
 	// CloneBoot how long an instant clone takes to report its container.
 	ReadyDelay, CloneBoot time.Duration
+	// ToolsNetRefresh is how often simulated VMware Tools polls a guest's
+	// network (30 s, as Tools; 0 means that default).
+	ToolsNetRefresh time.Duration
 }
 
 // configFromEnv reads the BONNEVILLE_SIM_* environment (see sim/run).
@@ -190,6 +193,8 @@ func configFromEnv() config {
 		Password:   env("BONNEVILLE_SIM_PASSWORD", "sim-Pa55-7f3a"),
 		ReadyDelay: envMillis("BONNEVILLE_SIM_READY_MS", 300),
 		CloneBoot:  envMillis("BONNEVILLE_SIM_CLONE_BOOT_MS", 50),
+		// open-vm-tools guestInfoServer.c polls the network every 30 s.
+		ToolsNetRefresh: envMillis("BONNEVILLE_SIM_TOOLS_NET_REFRESH_MS", 30000),
 	}
 }
 
@@ -212,6 +217,7 @@ func (i *instance) Close() { i.close() }
 // process serves one instance at a time.
 func serve(cfg config) (*instance, error) {
 	simulator.SetBonnevilleGuestTiming(cfg.ReadyDelay, cfg.CloneBoot)
+	simulator.SetBonnevilleToolsRefresh(cfg.ToolsNetRefresh)
 
 	model := simulator.VPX()
 	model.Datacenter = 1

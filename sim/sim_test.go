@@ -42,6 +42,8 @@ const (
 	testPassword  = "sim-test-password"
 	testReady     = 300 * time.Millisecond
 	testCloneBoot = 50 * time.Millisecond
+	// testToolsRefresh is how often simulated Tools polls guest networks here.
+	testToolsRefresh = 400 * time.Millisecond
 )
 
 var sim *instance
@@ -59,6 +61,8 @@ func TestMain(m *testing.M) {
 		Password:   testPassword,
 		ReadyDelay: testReady,
 		CloneBoot:  testCloneBoot,
+		// Short, so that tests see Tools' poll; the default is 30 s.
+		ToolsNetRefresh: testToolsRefresh,
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "start the simulator:", err)
@@ -503,8 +507,8 @@ func TestTheSourceTemplateIsATemplateWithOneNICAndTheAgentVersion(t *testing.T) 
 		t.Fatalf("want the template's NIC on DC0_DVPG0 (%s), got %q", inv.portGroup["DC0_DVPG0"].Key, pg)
 	}
 	values, counts := options(tmpl)
-	if values["guestinfo.bonneville.agentVersion"] != "1" || counts["guestinfo.bonneville.agentVersion"] != 1 {
-		t.Fatalf("want guestinfo.bonneville.agentVersion=1 once, got %q (%d times)",
+	if values["guestinfo.bonneville.agentVersion"] != "2" || counts["guestinfo.bonneville.agentVersion"] != 1 {
+		t.Fatalf("want guestinfo.bonneville.agentVersion=2 once, got %q (%d times)",
 			values["guestinfo.bonneville.agentVersion"], counts["guestinfo.bonneville.agentVersion"])
 	}
 }
@@ -539,7 +543,7 @@ func TestCloneVMOfTheTemplateWithPowerOnMakesAPoweredOnVMOnTheRequestedHostThatB
 		t.Fatalf("the clone must not be a template")
 	}
 	values, _ := options(vm)
-	if values["guestinfo.bonneville.agentVersion"] != "1" {
+	if values["guestinfo.bonneville.agentVersion"] != "2" {
 		t.Fatalf("want the template's extra config inherited, got %v", values)
 	}
 	if _, ready := values["guestinfo.bonneville.ready"]; ready && time.Since(start) < testReady {
@@ -612,7 +616,7 @@ func TestInstantCloneOfAPoweredOnVMIsPoweredOnOnTheSourceHostInTheRequestedFolde
 		"guestinfo.bonneville.image":        "nginx:1.25",
 		"guestinfo.bonneville.generation":   "1",
 		"guestinfo.bonneville.env.FOO":      "bar",
-		"guestinfo.bonneville.agentVersion": "1",
+		"guestinfo.bonneville.agentVersion": "2",
 	} {
 		if values[k] != v || counts[k] != 1 {
 			t.Fatalf("want %s=%s once in the clone's extra config, got %q (%d times)", k, v, values[k], counts[k])
@@ -974,7 +978,7 @@ func TestReconfigureExtraConfigReplacesAKeyAndAnEmptyValueDeletesIt(t *testing.T
 	if v, ok := values["guestinfo.test.a"]; ok {
 		t.Fatalf("an empty value must delete the key, still there with %q", v)
 	}
-	if values["guestinfo.test.b"] != "keep" || values["guestinfo.bonneville.agentVersion"] != "1" {
+	if values["guestinfo.test.b"] != "keep" || values["guestinfo.bonneville.agentVersion"] != "2" {
 		t.Fatalf("other keys must be untouched, got %v", values)
 	}
 }

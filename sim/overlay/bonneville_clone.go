@@ -175,6 +175,12 @@ func (vm *VirtualMachine) bonnevilleClone(ctx *Context, r bonnevilleCloneRequest
 		config.Uuid = r.biosUUID
 	}
 	config.DeviceChange = bonnevilleCopyDevices(vm.Config.Hardware.Device)
+	if r.instant {
+		// Past 255 redo-log levels the clone fails (bonneville_chain.go).
+		if fault := bonnevilleChainCheck(vm); fault != nil {
+			return nil, fault
+		}
+	}
 
 	bonnevilleNameMu.Lock()
 	if f, ok := asFolderMO(folderObj); ok && Map.FindByName(r.name, f.ChildEntity) != nil {
@@ -203,6 +209,9 @@ func (vm *VirtualMachine) bonnevilleClone(ctx *Context, r bonnevilleCloneRequest
 	}
 	if r.instant {
 		bonnevilleGuests.markInstantClone(ref, vm.Self)
+		// Delta disks (bonneville_chain.go) and the guest's identity (bonneville_identity.go).
+		bonnevilleForkDisks(ctx, vm, clone)
+		bonnevilleTools.fork(ref, vm.Self)
 	}
 	if r.template {
 		_ = clone.MarkAsTemplate(&types.MarkAsTemplate{This: clone.Self})
@@ -424,6 +433,10 @@ func (vm *VirtualMachine) BonnevilleReconfigVMTask(ctx *Context, req *types.Reco
 		merged := bonnevilleMergeOptions(vm.Config.ExtraConfig, changes)
 		merged = append([]types.BaseOptionValue{&types.OptionValue{Key: "govcsim", Value: "TRUE"}}, merged...)
 		Map.Update(vm, []types.PropertyChange{{Name: "config.extraConfig", Val: merged}})
+		if vm.Runtime.PowerState == types.VirtualMachinePowerStatePoweredOn {
+			// guestinfo changed while running is lost at power-off (bonneville_guestinfo.go).
+			bonnevilleGuestinfo.apiChanged(vm.Self, changes)
+		}
 		return nil, nil
 	})
 	return &methods.ReconfigVM_TaskBody{

@@ -1,13 +1,16 @@
 // Simulated guest agent (see docs/guest-contract.md): a VM whose extra config
 // carries guestinfo.bonneville.agentVersion behaves, once powered on, as a
 // guest running the Bonneville agent would. A parent signals
-// guestinfo.bonneville.ready=true; an instant clone reports the container's
-// status. Both report a guest IP and host name through VMware Tools.
+// guestinfo.bonneville.ready=true and, when guestinfo.bonneville.freeze=true,
+// freezes itself (bonneville_freeze.go); an instant clone makes itself its own
+// machine and reports the container's status. Everything the agent writes
+// goes through the guest's info-set (bonneville_guestinfo.go), and what Tools
+// reports of the network through bonneville_identity.go. Agent version 1
+// (contract version 1) neither freezes nor resets the network.
 
 package simulator
 
 import (
-	"fmt"
 	"strings"
 	"sync"
 	"time"
@@ -22,12 +25,15 @@ const (
 	bonnevilleStatusKey = "guestinfo.bonneville.status"
 	bonnevilleErrorKey  = "guestinfo.bonneville.error"
 	bonnevilleImageKey  = "guestinfo.bonneville.image"
+	bonnevilleFreezeKey = "guestinfo.bonneville.freeze"
+	bonnevilleFrozenKey = "guestinfo.bonneville.frozen"
+	// bonnevilleNil is the value that clears a guestinfo key (guest contract v2, as vmware/vic).
+	bonnevilleNil = "<nil>"
 )
 
 type bonnevilleGuestSim struct {
 	mu            sync.Mutex
 	instant       map[types.ManagedObjectReference]types.ManagedObjectReference
-	nextIP        uint32
 	ReadyDelay    time.Duration
 	CloneBootTime time.Duration
 }
@@ -62,24 +68,19 @@ func (g *bonnevilleGuestSim) isInstantClone(ref types.ManagedObjectReference) bo
 	return ok
 }
 
-// allocIP hands out addresses from 198.18.0.0/15, the range set aside for
-// benchmarks; nothing ever connects to them.
-func (g *bonnevilleGuestSim) allocIP() string {
-	g.mu.Lock()
-	g.nextIP++
-	n := g.nextIP
-	g.mu.Unlock()
-	return fmt.Sprintf("198.%d.%d.%d", 18+(n>>16)&1, (n>>8)&0xff, n&0xff)
-}
-
 func (g *bonnevilleGuestSim) PutObject(mo.Reference) {}
 
 func (g *bonnevilleGuestSim) RemoveObject(ref types.ManagedObjectReference) {
 	g.mu.Lock()
 	delete(g.instant, ref)
 	g.mu.Unlock()
+	bonnevilleTools.forget(ref)
+	bonnevilleGuestinfo.forget(ref)
 }
 
+// UpdateObject follows power changes. It runs inside the Map.Update of the
+// power task, which holds the VM's lock: what must be true when the task
+// completes (the configuration a power-off keeps) is done here, at once.
 func (g *bonnevilleGuestSim) UpdateObject(obj mo.Reference, changes []types.PropertyChange) {
 	ref := obj.Reference()
 	if ref.Type != "VirtualMachine" {
@@ -89,15 +90,38 @@ func (g *bonnevilleGuestSim) UpdateObject(obj mo.Reference, changes []types.Prop
 		if c.Name != "runtime.powerState" {
 			continue
 		}
+		vm, ok := Map.Get(ref).(*VirtualMachine)
+		if !ok {
+			return
+		}
 		switch c.Val {
 		case types.VirtualMachinePowerStatePoweredOn:
+			bonnevilleGuestinfo.poweredOn(ref, vm.Config.ExtraConfig)
+			bonnevilleTools.poweredOn(ref)
+			bonnevilleSetFrozen(vm, false)
+			if bonnevilleTools.takeForked(ref) {
+				// The fork resumes where its source stood: Tools, resuming, reports
+				// what the guest has, which is still the source's identity.
+				if _, agent := bonnevilleOption(vm, bonnevilleAgentKey); agent {
+					bonnevilleTools.publish(vm)
+				}
+				time.AfterFunc(g.CloneBootTime, func() { g.boot(ref, true) })
+				continue
+			}
 			delay := g.ReadyDelay
 			if g.isInstantClone(ref) {
 				delay = g.CloneBootTime
 			}
-			time.AfterFunc(delay, func() { g.boot(ref) })
+			time.AfterFunc(delay, func() { g.boot(ref, false) })
 		case types.VirtualMachinePowerStatePoweredOff:
-			go g.shutdown(ref)
+			if kept, ok := bonnevilleGuestinfo.poweredOff(ref, vm.Config.ExtraConfig); ok {
+				kept = append([]types.BaseOptionValue{&types.OptionValue{Key: "govcsim", Value: "TRUE"}}, bonnevilleMergeOptions(kept, nil)...)
+				Map.Update(vm, []types.PropertyChange{{Name: "config.extraConfig", Val: kept}})
+			}
+			if bonnevilleIsFrozen(vm) {
+				bonnevilleSetFrozen(vm, false)
+			}
+			bonnevilleTools.poweredOff(vm)
 		}
 	}
 }
@@ -113,90 +137,87 @@ func bonnevilleOption(vm *VirtualMachine, key string) (string, bool) {
 	return "", false
 }
 
-func (g *bonnevilleGuestSim) boot(ref types.ManagedObjectReference) {
+// boot is the guest agent starting: after a cold boot (resumed false; Tools
+// starts with the OS and reports the guest's own identity at once) or, in an
+// instant clone, right after the fork (resumed true: the freeze call returned
+// in a frozen source's child; a running source's child sees a new
+// generation).
+func (g *bonnevilleGuestSim) boot(ref types.ManagedObjectReference, resumed bool) {
 	vm, ok := Map.Get(ref).(*VirtualMachine)
 	if !ok {
 		return
 	}
 	Map.WithLock(vm, func() {
-		if vm.Runtime.PowerState != types.VirtualMachinePowerStatePoweredOn {
+		if vm.Runtime.PowerState != types.VirtualMachinePowerStatePoweredOn || bonnevilleIsFrozen(vm) {
 			return
 		}
-		if _, agent := bonnevilleOption(vm, bonnevilleAgentKey); !agent {
+		version, agent := bonnevilleOption(vm, bonnevilleAgentKey)
+		if !agent {
 			return
 		}
-		ip := g.allocIP()
-		var nets []types.GuestNicInfo
-		for _, d := range vm.Config.Hardware.Device {
-			nic, ok := d.(types.BaseVirtualEthernetCard)
-			if !ok {
-				continue
-			}
-			card := nic.GetVirtualEthernetCard()
-			info := types.GuestNicInfo{MacAddress: card.MacAddress, Connected: true, DeviceConfigId: card.Key}
-			if len(nets) == 0 {
-				info.IpAddress = []string{ip}
-			}
-			nets = append(nets, info)
+		if !resumed {
+			bonnevilleTools.coldBoot(vm)
+			bonnevilleTools.publish(vm)
 		}
-		guestChanges := []types.PropertyChange{
-			{Name: "guest.toolsRunningStatus", Val: string(types.VirtualMachineToolsRunningStatusGuestToolsRunning)},
-			{Name: "guest.toolsStatus", Val: types.VirtualMachineToolsStatusToolsOk},
-			{Name: "guest.ipAddress", Val: ip},
-			{Name: "guest.hostName", Val: vm.Name},
-			{Name: "guest.net", Val: nets},
-			{Name: "summary.guest.ipAddress", Val: ip},
-			{Name: "summary.guest.hostName", Val: vm.Name},
-			{Name: "summary.guest.toolsRunningStatus", Val: string(types.VirtualMachineToolsRunningStatusGuestToolsRunning)},
-		}
-		var set []types.BaseOptionValue
 		if g.isInstantClone(ref) {
-			image, _ := bonnevilleOption(vm, bonnevilleImageKey)
-			generation, _ := bonnevilleOption(vm, "guestinfo.bonneville.generation")
-			set = append(set, &types.OptionValue{Key: "guestinfo.bonneville.statusGeneration", Value: generation})
-			switch {
-			case strings.TrimSpace(image) == "":
-				set = append(set,
-					&types.OptionValue{Key: bonnevilleStatusKey, Value: "error"},
-					&types.OptionValue{Key: bonnevilleErrorKey, Value: "guestinfo.bonneville.image is missing"})
-			case strings.Contains(image, "bonneville-sim/fail"):
-				// An image name the simulated runtime cannot start, for tests.
-				set = append(set,
-					&types.OptionValue{Key: bonnevilleStatusKey, Value: "error"},
-					&types.OptionValue{Key: bonnevilleErrorKey, Value: "pull " + image + ": not found"})
-			default:
-				set = append(set,
-					&types.OptionValue{Key: bonnevilleStatusKey, Value: "running"},
-					&types.OptionValue{Key: bonnevilleErrorKey, Value: ""})
-			}
+			g.runContainer(vm, version)
 		} else {
-			set = append(set, &types.OptionValue{Key: bonnevilleReadyKey, Value: "true"})
+			g.warmParent(vm, version)
 		}
-		merged := bonnevilleMergeOptions(vm.Config.ExtraConfig, set)
-		merged = append([]types.BaseOptionValue{&types.OptionValue{Key: "govcsim", Value: "TRUE"}}, merged...)
-		guestChanges = append(guestChanges, types.PropertyChange{Name: "config.extraConfig", Val: merged})
-		Map.Update(vm, guestChanges)
 	})
 }
 
-func (g *bonnevilleGuestSim) shutdown(ref types.ManagedObjectReference) {
-	vm, ok := Map.Get(ref).(*VirtualMachine)
-	if !ok {
+// warmParent: the parent's agent signals ready and, from contract version 2,
+// when guestinfo.bonneville.freeze=true, freezes the VM
+// (docs/guest-contract.md).
+func (g *bonnevilleGuestSim) warmParent(vm *VirtualMachine, version string) {
+	_ = bonnevilleGuestSet(vm, [2]string{bonnevilleReadyKey, "true"})
+	if version == "1" {
 		return
 	}
-	Map.WithLock(vm, func() {
-		if vm.Guest == nil || vm.Runtime.PowerState == types.VirtualMachinePowerStatePoweredOn {
-			return
+	if freeze, _ := bonnevilleOption(vm, bonnevilleFreezeKey); freeze == "true" {
+		_ = bonnevilleGuestSet(vm, [2]string{bonnevilleFrozenKey, "true"})
+		_ = bonnevilleFreeze(vm)
+	}
+}
+
+// runContainer: the clone's agent. Version 2 first makes the fork its own
+// machine (network reset, host name, its address published for this
+// generation), then reports the container's status, never with an empty
+// value ("<nil>" clears). Version 1 only reports the status.
+func (g *bonnevilleGuestSim) runContainer(vm *VirtualMachine, version string) {
+	image, _ := bonnevilleOption(vm, bonnevilleImageKey)
+	generation, _ := bonnevilleOption(vm, "guestinfo.bonneville.generation")
+	if generation == "" {
+		generation = bonnevilleNil
+	}
+	status, reason := "running", bonnevilleNil
+	switch {
+	case strings.TrimSpace(image) == "" || image == bonnevilleNil:
+		status, reason = "error", "guestinfo.bonneville.image is missing"
+	case strings.Contains(image, "bonneville-sim/fail"):
+		// An image name the simulated runtime cannot start, for tests.
+		status, reason = "error", "pull "+image+": not found"
+	}
+	if version == "1" {
+		pairs := [][2]string{{"guestinfo.bonneville.statusGeneration", generation}, {bonnevilleStatusKey, status}}
+		if status == "error" {
+			pairs = append(pairs, [2]string{bonnevilleErrorKey, reason})
 		}
-		nets := append([]types.GuestNicInfo(nil), vm.Guest.Net...)
-		for i := range nets {
-			nets[i].IpAddress = nil
-		}
-		Map.Update(vm, []types.PropertyChange{
-			{Name: "guest.toolsRunningStatus", Val: string(types.VirtualMachineToolsRunningStatusGuestToolsNotRunning)},
-			{Name: "guest.ipAddress", Val: ""},
-			{Name: "guest.net", Val: nets},
-			{Name: "summary.guest.ipAddress", Val: ""},
-		})
-	})
+		_ = bonnevilleGuestSet(vm, pairs...)
+		return
+	}
+	ip := bonnevilleTools.resetNetwork(vm)
+	if name, ok := bonnevilleOption(vm, "guestinfo.bonneville.name"); ok && name != "" && name != bonnevilleNil {
+		bonnevilleTools.setHostName(vm.Self, name)
+	}
+	_ = bonnevilleGuestSet(vm,
+		[2]string{"guestinfo.bonneville.ipAddress", ip},
+		[2]string{"guestinfo.bonneville.ipGeneration", generation},
+		[2]string{"guestinfo.bonneville.statusGeneration", generation},
+		[2]string{"guestinfo.bonneville.exitCode", bonnevilleNil},
+		[2]string{bonnevilleErrorKey, reason},
+		[2]string{bonnevilleStatusKey, status},
+	)
+	bonnevilleTools.schedule(vm.Self)
 }

@@ -379,7 +379,7 @@ describe("object wrappers", () => {
     expect(info).toMatchObject({ name: "client-test-parent", powerState: "poweredOn", template: false });
     expect(info?.host?.value).toBe(hosts[2]!.value);
     expect(info?.nics).toHaveLength(1);
-    expect(info?.extraConfig.get("guestinfo.bonneville.agentVersion")).toBe("1");
+    expect(info?.extraConfig.get("guestinfo.bonneville.agentVersion")).toBe("2");
   });
 
   it("instant-clones with option values and a NIC moved to another port group", async () => {
