@@ -113,14 +113,14 @@ describe("the guest agent's status", () => {
     expect(inv.virtualMachines.some((v) => v.id === failure.id)).toBe(true);
   });
 
-  it("refresh reads the status the agent reported after create returned", async () => {
+  it("refresh reads the status the agent reported after a create that opted out of waiting returned", async () => {
     const failing = container(parent, "bad", { image: "bonneville-sim/fail:1", waitForIp: true });
     await stack.up([
       host,
       parent,
       container(parent, "ok", { waitForIp: true }),
       failing,
-      container(parent, "later"),
+      container(parent, "later", { waitForRunning: false }),
     ]);
     const id = stack.get("later")!.id;
     await agentReported(id);
@@ -197,7 +197,9 @@ describe("initialisation failures", () => {
           /waiting for parent waited-\w+ \(vm-\d+\)/.test(m.message),
         );
         expect(progress.length).toBeGreaterThanOrEqual(1);
-        expect(progress[0]!.message).toMatch(/ready to fork: \d s of 3 s \(power: poweredOn\)/);
+        expect(progress[0]!.message).toMatch(
+          /ready to fork and freeze: \d s of 3 s \(power: poweredOn, ready: not yet, frozen: no\)/,
+        );
         expect(progress[0]!.urn).toBe(watched.get("waited")!.urn);
         const error = await watched.up([timedOut]).then(
           () => undefined,

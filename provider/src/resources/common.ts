@@ -376,9 +376,9 @@ export async function destroyVm(
 export async function describeVms(
   client: VSphereClient,
   refs: readonly MoRef[],
-): Promise<{ vm: VirtualMachine; name: string; managed: boolean; powerState: string }[]> {
+): Promise<{ vm: VirtualMachine; name: string; managed: boolean; role: string; powerState: string }[]> {
   const found = await client.properties.retrieve(refs, ["name", "config.extraConfig", "runtime.powerState"]);
-  const out: { vm: VirtualMachine; name: string; managed: boolean; powerState: string }[] = [];
+  const out: { vm: VirtualMachine; name: string; managed: boolean; role: string; powerState: string }[] = [];
   for (const ref of refs) {
     const c = found.get(ref.value);
     if (!c) continue;
@@ -387,6 +387,7 @@ export async function describeVms(
       vm: new VirtualMachine(client, ref),
       name: String(c.props.name ?? ref.value),
       managed: isManaged(extra),
+      role: extra.get(ROLE_KEY) ?? "",
       powerState: String(c.props["runtime.powerState"] ?? ""),
     });
   }
@@ -531,7 +532,8 @@ export function startCheck(
   nameMaxLength: number,
 ): { inputs: PropertyMap; checker: InputChecker } {
   const inputs = withDefaults(schema, news);
-  inputs.name = resolveName(news, olds, info, {
+  // Compared with defaults applied on both sides: an input left to its default is not a change.
+  inputs.name = resolveName(inputs, olds && withDefaults(schema, olds), info, {
     replaceOnChanges: replacingProperties(schema),
     references: Object.keys(schema.inputProperties).filter((key) => schema.inputProperties[key]!.reference),
     maxLength: nameMaxLength,

@@ -555,7 +555,12 @@ async function deleteHost(ctx: OperationContext, id: string, state: PropertyMap)
     const forced = state.forceDestroy === true && managed.length > 0;
     if (forced) {
       ctx.progress(`forceDestroy: deleting ${managed.length} VM(s) in ContainerHost ${name}`);
-      await Promise.all(managed.map((v) => destroyVm(v.vm, v.powerState, signal)));
+      // Children before the parents they were forked from (their disks link to the parents').
+      const parents = managed.filter((v) => v.role === "parent");
+      await Promise.all(
+        managed.filter((v) => v.role !== "parent").map((v) => destroyVm(v.vm, v.powerState, signal)),
+      );
+      await Promise.all(parents.map((v) => destroyVm(v.vm, v.powerState, signal)));
     }
     if (unmanaged.length > 0) {
       throw new HostNotEmptyError(

@@ -47,7 +47,17 @@ import {
   type MadeVm,
 } from "./common";
 import { BonnevilleError, ResourceInitError, ValidationError, WaitTimeoutError } from "./errors";
-import { contractKeys, contractValues, containerStatusOf, decodeJson, encodeJson } from "./guest-contract";
+import { reserveFork } from "./clone-chain";
+import {
+  contractKeys,
+  contractValues,
+  containerStatusOf,
+  decodeJson,
+  encodeJson,
+  providerKeys,
+  reportedIpOf,
+} from "./guest-contract";
+import { guestinfoSizeFailures } from "./guestinfo-size";
 import { nicPlan } from "./parent-template";
 import type {
   CheckInfo,
@@ -75,6 +85,7 @@ export interface ContainerVMInputs {
   readonly resourcePoolId?: string;
   readonly folderId?: string;
   readonly powerState: "poweredOn" | "poweredOff";
+  readonly waitForRunning: boolean;
   readonly waitForIp: boolean;
   readonly waitTimeoutSeconds: number;
 }
@@ -146,15 +157,21 @@ const schema: ResourceSchema = {
       enum: POWER_STATES,
       default: "poweredOn",
     },
+    waitForRunning: {
+      type: "boolean",
+      description:
+        "Wait, on create, until the guest agent reports the container running for this clone, and fail when it reports `error` or `exited` (an initialisation failure: the VM stays in the state, to be retried or deleted; the message quotes the agent's error). Default true; false returns as soon as the clone exists. No wait when `powerState` is `poweredOff`.",
+      default: true,
+    },
     waitForIp: {
       type: "boolean",
       description:
-        "Wait, on create, until the guest reports an IP address and the agent reports the container running (failing with the agent's error when it could not start it). Default false: create returns as soon as the clone exists.",
+        "Also wait, on create, until the agent reports the container's own IP address for this clone (`ipAddress`), with the container running. Default false.",
       default: false,
     },
     waitTimeoutSeconds: {
       type: "integer",
-      description: "Longest wait for `waitForIp`, in seconds (1..3600). Default 300.",
+      description: "Longest wait for `waitForRunning` and `waitForIp`, in seconds (1..3600). Default 300.",
       default: 300,
     },
   },
@@ -175,7 +192,8 @@ const schema: ResourceSchema = {
     },
     ipAddress: {
       type: "string",
-      description: "The guest's primary IP address, when VMware Tools reports one (else empty).",
+      description:
+        "The container's IP address as its guest agent reports it for this clone (`guestinfo.bonneville.ipAddress` with `ipGeneration` equal to the VM's generation), else empty. Never the address VMware Tools shows first: a fresh fork shows its parent's until the guest resets its network.",
     },
     cloneSeconds: {
       type: "number",
@@ -208,11 +226,13 @@ function check(news: PropertyMap, olds: PropertyMap | undefined, info: CheckInfo
   c.string("resourcePoolId", inventoryReference);
   c.string("folderId", inventoryReference);
   c.oneOf("powerState", POWER_STATES);
+  c.boolean("waitForRunning");
   c.boolean("waitForIp");
   c.integer("waitTimeoutSeconds", 1, 3600, "seconds");
   if (inputs.waitForIp === true && inputs.powerState === "poweredOff") {
     c.fail("waitForIp", 'cannot be true while powerState is "poweredOff": a powered-off VM reports no IP');
   }
+  for (const failure of guestinfoSizeFailures(inputs)) c.fail(failure.property, failure.reason);
   return { inputs, failures: c.failures };
 }
 
@@ -304,7 +324,7 @@ function outputsOf(inputs: PropertyMap, vm: VirtualMachineInfo, cloneSeconds: nu
     hostId: vm.host?.value ?? "",
     macAddresses: vm.nics.map((n) => n.macAddress),
     portGroupIds: vm.nics.map((n) => n.network?.value ?? ""),
-    ipAddress: vm.ipAddress ?? "",
+    ipAddress: reportedIpOf(vm.extraConfig),
     cloneSeconds,
     containerStatus: status.status,
     containerError: status.error,
@@ -385,6 +405,8 @@ async function create(
     [PARENT_KEY]: parent.ref.value,
     [SPEC_DIGEST_KEY]: digest,
   };
+  // A running parent's delta-disk chain grows with each fork: refuse before vSphere fails.
+  const release = await reserveFork(ctx, client, parent.ref, parent.name);
   const started = Date.now();
   let vm: VirtualMachine;
   try {
@@ -395,6 +417,7 @@ async function create(
       { signal },
     );
   } catch (error) {
+    release();
     const explained = await explainCloneFailure(client, error, parent, name, folder, ctx.urn, digest);
     if (explained instanceof MoRef) {
       ctx.progress(
@@ -483,10 +506,16 @@ async function finishCreate(
   try {
     if (adopted) await settleAdopted(ctx, vm, inputs);
     else if (inputs.powerState === "poweredOff") await vm.powerOff({ signal: ctx.signal });
-    if (inputs.waitForIp === true)
-      await waitForGuest(ctx, vm, String(inputs.name), Number(inputs.waitTimeoutSeconds ?? 300));
-    const info =
-      written && inputs.waitForIp !== true ? await freshCloneInfo(vm, inputs, written) : await vm.info();
+    const waited = waitsForGuest(inputs);
+    if (waited)
+      await waitForGuest(
+        ctx,
+        vm,
+        String(inputs.name),
+        Number(inputs.waitTimeoutSeconds ?? 300),
+        inputs.waitForIp === true,
+      );
+    const info = written && !waited ? await freshCloneInfo(vm, inputs, written) : await vm.info();
     if (!info) throw new BonnevilleError(`${vm.id} vanished right after it was created`);
     return { id: vm.id, outputs: outputsOf(inputs, info, cloneSeconds) };
   } catch (error) {
@@ -507,13 +536,7 @@ async function freshCloneInfo(
   inputs: PropertyMap,
   written: Readonly<Record<string, string>>,
 ): Promise<VirtualMachineInfo | undefined> {
-  const info = await vm.info([
-    "config.uuid",
-    "config.hardware.device",
-    "runtime.powerState",
-    "runtime.host",
-    "guest.ipAddress",
-  ]);
+  const info = await vm.info(["config.uuid", "config.hardware.device", "runtime.powerState", "runtime.host"]);
   return info && { ...info, name: String(inputs.name), extraConfig: new Map(Object.entries(written)) };
 }
 
@@ -529,30 +552,44 @@ async function settleAdopted(ctx: OperationContext, vm: VirtualMachine, inputs: 
   if (p.name !== name) {
     ctx.progress(`renaming the adopted ${String(p.name)} (${vm.id}) to ${name}`);
     await vm.rename(name, { signal });
-    await vm.setExtraConfig({ [contractKeys.name]: name }, { signal });
+    await vm.setExtraConfig({ [providerKeys.name]: name }, { signal });
   }
   const on = p["runtime.powerState"] === "poweredOn";
   if (inputs.powerState === "poweredOff" && on) await vm.powerOff({ signal });
   if (inputs.powerState !== "poweredOff" && !on) await vm.powerOn(undefined, { signal });
 }
 
-/** Waits for an IP and for the agent to report the container running (or failing). */
+/** Whether a create waits for the agent: by default, unless opted out or created powered off. */
+function waitsForGuest(inputs: PropertyMap): boolean {
+  if (inputs.powerState === "poweredOff") return false;
+  return inputs.waitForRunning !== false || inputs.waitForIp === true;
+}
+
+/**
+ * Waits until the agent reports the container running for this clone's generation (and, with
+ * `withIp`, its own address for this generation), or reports it failed.
+ */
 async function waitForGuest(
   ctx: OperationContext,
   vm: VirtualMachine,
   name: string,
   timeoutSeconds: number,
+  withIp: boolean,
 ): Promise<void> {
   const client = await ctx.client();
+  const what = withIp ? "a running container and its IP address" : "a running container";
   let props: Record<string, unknown>;
   try {
     props = await client.waits.waitFor(
       vm.ref,
-      ["guest.ipAddress", "config.extraConfig"],
+      ["config.extraConfig"],
       (p) => {
-        const status = containerStatusOf(extraConfigOf(p["config.extraConfig"])).status;
+        const extra = extraConfigOf(p["config.extraConfig"]);
+        const status = containerStatusOf(extra).status;
         return (
-          status === "error" || status === "exited" || (status === "running" && Boolean(p["guest.ipAddress"]))
+          status === "error" ||
+          status === "exited" ||
+          (status === "running" && (!withIp || reportedIpOf(extra) !== ""))
         );
       },
       {
@@ -561,14 +598,14 @@ async function waitForGuest(
         progressEveryMs: progressInterval(timeoutSeconds),
         onProgress: (ms, p) =>
           ctx.progress(
-            `waiting for ${name} (${vm.id}) to report an IP and a running container: ${Math.round(ms / 1000)} s of ${timeoutSeconds} s (container: ${containerStatusOf(extraConfigOf(p["config.extraConfig"])).status})`,
+            `waiting for ${name} (${vm.id}) to report ${what}: ${Math.round(ms / 1000)} s of ${timeoutSeconds} s (container: ${containerStatusOf(extraConfigOf(p["config.extraConfig"])).status})`,
           ),
       },
     );
   } catch (error) {
     if (error instanceof PropertyWaitTimeoutError) {
       throw new WaitTimeoutError(
-        `${name} (${vm.id}) reported no IP address and running container within waitTimeoutSeconds (${timeoutSeconds} s)`,
+        `${name} (${vm.id}) did not report ${what} within waitTimeoutSeconds (${timeoutSeconds} s): check the parent's guest agent (contract version 2), or set waitForRunning: false to return as soon as the clone exists`,
         { cause: error },
       );
     }
@@ -582,7 +619,7 @@ async function waitForGuest(
   }
   if (status.status === "exited") {
     throw new BonnevilleError(
-      `the container in ${name} (${vm.id}) exited with code ${status.exitCode ?? "unknown"} right after it started`,
+      `the container in ${name} (${vm.id}) exited with code ${status.exitCode ?? "unknown"} right after it started${status.error ? `: ${status.error}` : ""}`,
     );
   }
 }
@@ -632,6 +669,7 @@ async function read(
     ...(spec.labels || state?.labels !== undefined ? { labels: spec.labels ?? {} } : {}),
     ...(networks !== undefined ? { networks } : {}),
     powerState: vm.powerState === "poweredOn" ? "poweredOn" : "poweredOff",
+    waitForRunning: state?.waitForRunning ?? true,
     waitForIp: state?.waitForIp ?? false,
     waitTimeoutSeconds: state?.waitTimeoutSeconds ?? 300,
   };
@@ -659,7 +697,10 @@ function contractOf(extra: ReadonlyMap<string, string>): {
   if (Array.isArray(command)) rest.command = command;
   const env = decode(contractKeys.env);
   if (env && typeof env === "object") rest.env = env;
-  const labels = decode(contractKeys.labels) as Record<string, string> | undefined;
+  // The labels an update set live outside guestinfo; VMs from contract version 1 have only the fork-time copy.
+  const decoded = (decode(providerKeys.labels) ?? decode(contractKeys.labels)) as
+    Record<string, string> | undefined;
+  const labels = decoded && Object.keys(decoded).length > 0 ? decoded : undefined;
   return { image: extra.get(contractKeys.image) ?? "", ...(labels ? { labels } : {}), rest };
 }
 
@@ -679,12 +720,13 @@ async function update(
     ctx.progress(`renaming ${before.name} to ${name}`);
     await vm.rename(name, { signal });
   }
+  // Outside guestinfo: a guestinfo key changed while the VM runs is lost at power-off.
   const extra: Record<string, string> = {};
   if (!deepEqual(olds.labels, news.labels)) {
-    const labels = (news.labels ?? {}) as Record<string, string>;
-    extra[contractKeys.labels] = Object.keys(labels).length ? encodeJson(labels) : "";
+    // Written even when empty ("{}"), so the fork-time copy in guestinfo is not read instead.
+    extra[providerKeys.labels] = encodeJson(news.labels ?? {});
   }
-  if (before.extraConfig.get(contractKeys.name) !== name) extra[contractKeys.name] = name;
+  if (before.extraConfig.get(providerKeys.name) !== name) extra[providerKeys.name] = name;
   if (Object.keys(extra).length > 0) await vm.setExtraConfig(extra, { signal });
   const wanted = news.powerState ?? "poweredOn";
   if (wanted === "poweredOn" && before.powerState !== "poweredOn") {

@@ -26,6 +26,7 @@ import {
   madeVmsIn,
   MANAGED_KEY,
   messageOf,
+  PARENT_KEY,
   previewOutputs,
   progressInterval,
   resolveInput,
@@ -50,11 +51,13 @@ import type {
   ResourceType,
 } from "./resource";
 import { extraConfigKey, inventoryReference, vsphereName } from "./validation";
+import { contractKeys, guestValue, NIL } from "./guest-contract";
+import { chainDepthOf, forgetChain, parentChainLimits } from "./clone-chain";
 
 export const PARENT_TEMPLATE_TOKEN = "bonneville:index:ParentTemplate";
 
 /** The key the parent's guest agent sets to `true` once it is safe to fork. */
-export const READY_KEY = "guestinfo.bonneville.ready";
+export const READY_KEY = contractKeys.ready;
 
 export interface ParentTemplateInputs {
   readonly name: string;
@@ -67,12 +70,13 @@ export interface ParentTemplateInputs {
   readonly numCpus?: number;
   readonly memoryMb?: number;
   readonly extraConfig?: Readonly<Record<string, string>>;
+  readonly freeze: boolean;
   readonly readyTimeoutSeconds: number;
 }
 
 const schema: ResourceSchema = {
   description:
-    "A running parent VM that container VMs are instant-cloned from. Bonneville clones `source` into the given pool and folder, powers the clone on and waits until its guest agent reports that it is safe to fork (`guestinfo.bonneville.ready=true`). Instant clones land on their parent's ESXi host, so run one parent per host to spread containers. Any change to the VM replaces it (children already forked keep running).",
+    "A parent VM that container VMs are instant-cloned from. Bonneville clones `source` into the given pool and folder, powers the clone on and waits until its guest agent reports that it is safe to fork (`guestinfo.bonneville.ready=true`) and, by default, has frozen the VM (`runtime.instantCloneFrozen`): clones of a frozen parent do not deepen its delta-disk chain, so one parent can fork thousands of containers. Instant clones land on their parent's ESXi host, so run one parent per host to spread containers. Any change to the VM replaces it (children already forked keep running).",
   inputProperties: {
     name: {
       type: "string",
@@ -138,10 +142,17 @@ const schema: ResourceSchema = {
       additionalProperties: { type: "string", description: "The option's value." },
       replaceOnChanges: true,
     },
+    freeze: {
+      type: "boolean",
+      description:
+        "Whether the parent's agent freezes the VM once warm (`vmware-rpctool instantclone.freeze`; the provider writes `guestinfo.bonneville.freeze`). Default true: clones of a frozen parent do not deepen its delta-disk chain (VMware KB 67186). False keeps the parent running, for templates that cannot freeze: each clone then adds a delta disk to the parent and the child, vSphere warns past 100 and fails at 255, so Bonneville warns from 100 forks and refuses a fork past 250 (freeze the parent, or add another). Changing it replaces the parent.",
+      default: true,
+      replaceOnChanges: true,
+    },
     readyTimeoutSeconds: {
       type: "integer",
       description:
-        "How long to wait for the parent's guest to signal it is ready to fork, in seconds (1..3600). Default 300. The operation's own timeout, when shorter, wins.",
+        "How long to wait for the parent's guest to signal it is ready to fork (and, with `freeze`, to freeze), in seconds (1..3600). Default 300. The operation's own timeout, when shorter, wins.",
       default: 300,
     },
   },
@@ -158,6 +169,21 @@ const schema: ResourceSchema = {
       type: "number",
       description:
         "Seconds from power-on until the guest signalled it was ready to fork (0 when read back from vSphere).",
+    },
+    frozen: {
+      type: "boolean",
+      description:
+        "Whether vSphere reports the parent frozen for instant clone (`runtime.instantCloneFrozen`).",
+    },
+    chainDepth: {
+      type: "integer",
+      description:
+        "Delta-disk (redo log) levels of the parent's disk, as its disk backing's parent chain shows: 0 for a fresh parent, one more for each fork while it runs unfrozen (vSphere fails forks at 255).",
+    },
+    containersForked: {
+      type: "integer",
+      description:
+        "ContainerVMs forked from this parent that exist in its folder, as of the last create, update or refresh.",
     },
   },
 };
@@ -179,6 +205,7 @@ function check(news: PropertyMap, olds: PropertyMap | undefined, info: CheckInfo
   c.integer("numCpus", 1, 128);
   c.integer("memoryMb", 4, 6_291_456, "MB");
   c.stringMap("extraConfig", extraConfigKey);
+  c.boolean("freeze");
   c.integer("readyTimeoutSeconds", 1, 3600, "seconds");
   return { inputs, failures: c.failures };
 }
@@ -212,7 +239,19 @@ export async function nicPlan(
   return plan;
 }
 
-function outputsOf(inputs: PropertyMap, vm: VirtualMachineInfo, readySeconds: number): PropertyMap {
+/** What the parent's outputs need beyond {@link VirtualMachineInfo}. */
+interface ParentFacts {
+  readonly frozen: boolean;
+  readonly chainDepth: number;
+  readonly containersForked: number;
+}
+
+function outputsOf(
+  inputs: PropertyMap,
+  vm: VirtualMachineInfo,
+  readySeconds: number,
+  facts: ParentFacts,
+): PropertyMap {
   return {
     ...inputs,
     vmId: vm.ref.value,
@@ -220,7 +259,39 @@ function outputsOf(inputs: PropertyMap, vm: VirtualMachineInfo, readySeconds: nu
     hostId: vm.host?.value ?? "",
     powerState: vm.powerState,
     readySeconds,
+    frozen: facts.frozen,
+    chainDepth: facts.chainDepth,
+    containersForked: facts.containersForked,
   };
+}
+
+const NO_FACTS: ParentFacts = { frozen: false, chainDepth: 0, containersForked: 0 };
+
+/** Reads whether the parent is frozen, its chain depth and its children in its folder. */
+async function parentFacts(
+  client: Awaited<ReturnType<OperationContext["client"]>>,
+  vm: VirtualMachineInfo,
+): Promise<ParentFacts> {
+  const p = await new VirtualMachine(client, vm.ref).read([
+    "runtime.instantCloneFrozen",
+    "config.hardware.device",
+  ]);
+  const children = vm.folder
+    ? (await madeVmsIn(client, vm.folder, "container")).filter(
+        (c) => c.extraConfig.get(PARENT_KEY) === vm.ref.value,
+      )
+    : [];
+  return {
+    frozen: p?.["runtime.instantCloneFrozen"] === true,
+    chainDepth: chainDepthOf(p?.["config.hardware.device"]),
+    containersForked: children.length,
+  };
+}
+
+/** True when a parent is ready to fork: its agent said so and, in freeze mode, vSphere shows it frozen. */
+function isReady(props: Record<string, unknown>, freeze: boolean): boolean {
+  const ready = guestValue(extraConfigOf(props["config.extraConfig"]), READY_KEY) === "true";
+  return ready && (!freeze || props["runtime.instantCloneFrozen"] === true);
 }
 
 async function create(
@@ -273,8 +344,11 @@ async function create(
     [ROLE_KEY]: "parent",
     [SOURCE_KEY]: sourceRef.value,
     [SPEC_DIGEST_KEY]: digest,
-    // A source that was itself a ready parent must not make the wait end at once.
-    [READY_KEY]: "",
+    [contractKeys.freeze]: inputs.freeze === false ? "false" : "true",
+    // Pre-created, so what the agent writes survives power cycles; and a source that was itself a
+    // ready parent must not make the wait end at once.
+    [READY_KEY]: NIL,
+    [contractKeys.frozen]: NIL,
   };
   // A full clone an interrupted create of this resource left behind is adopted, not made twice
   // (one vCenter is still making is waited for first: full clones take minutes).
@@ -351,30 +425,37 @@ async function bringUp(
   host?: MoRef,
 ): Promise<{ id: string; outputs: PropertyMap }> {
   const name = String(inputs.name);
+  const freeze = inputs.freeze !== false;
+  const client = await ctx.client();
   let readySeconds: number;
   try {
-    const before = await vm.read(["runtime.powerState", "config.extraConfig"]);
+    const before = await vm.read(["runtime.powerState", "runtime.instantCloneFrozen", "config.extraConfig"]);
     if (!before)
       throw new BonnevilleError(`parent ${vm.id} no longer exists: run refresh, then up to create it again`);
     const started = Date.now();
     if (before["runtime.powerState"] !== "poweredOn") {
       // A readiness left from before the power-off must not end the wait before the guest is back.
-      if (extraConfigOf(before["config.extraConfig"]).get(READY_KEY) === "true") {
-        await vm.setExtraConfig({ [READY_KEY]: "" }, { signal: ctx.signal });
+      if (guestValue(extraConfigOf(before["config.extraConfig"]), READY_KEY) !== "") {
+        await vm.setExtraConfig({ [READY_KEY]: NIL, [contractKeys.frozen]: NIL }, { signal: ctx.signal });
       }
       ctx.progress(`powering on parent ${name} (${vm.id})`);
       await vm.powerOn(host, { signal: ctx.signal });
-    } else if (extraConfigOf(before["config.extraConfig"]).get(READY_KEY) === "true") {
+      forgetChain(vm.id);
+    } else if (isReady(before, freeze)) {
       const info = await vm.info();
-      if (info) return { id: vm.id, outputs: outputsOf(inputs, info, Number(inputs.readySeconds ?? 0)) };
+      if (info)
+        return {
+          id: vm.id,
+          outputs: outputsOf(inputs, info, Number(inputs.readySeconds ?? 0), await parentFacts(client, info)),
+        };
     }
-    await waitUntilReady(ctx, vm, name, Number(inputs.readyTimeoutSeconds ?? 300));
+    await waitUntilReady(ctx, vm, name, Number(inputs.readyTimeoutSeconds ?? 300), freeze);
     readySeconds = seconds(Date.now() - started);
   } catch (error) {
     const info = await vm.info().catch(() => undefined);
     const partial = info
-      ? outputsOf(inputs, info, 0)
-      : { ...inputs, vmId: vm.id, uuid: "", hostId: "", powerState: "", readySeconds: 0 };
+      ? outputsOf(inputs, info, 0, NO_FACTS)
+      : { ...inputs, vmId: vm.id, uuid: "", hostId: "", powerState: "", readySeconds: 0, ...NO_FACTS };
     throw new ResourceInitError(vm.id, partial, [messageOf(error)], { cause: error });
   }
   const info = await vm.info();
@@ -382,37 +463,51 @@ async function bringUp(
     throw new ResourceInitError(vm.id, { ...inputs, vmId: vm.id }, [
       `parent ${vm.id} vanished right after it became ready`,
     ]);
-  ctx.progress(`parent ${name} (${vm.id}) is ready to fork after ${readySeconds} s`);
-  return { id: vm.id, outputs: outputsOf(inputs, info, readySeconds) };
+  const facts = await parentFacts(client, info);
+  ctx.progress(
+    `parent ${name} (${vm.id}) is ready to fork after ${readySeconds} s${facts.frozen ? " (frozen)" : ` (running, not frozen: at most ${parentChainLimits.refuseAt} forks before it must be replaced)`}`,
+  );
+  return { id: vm.id, outputs: outputsOf(inputs, info, readySeconds, facts) };
 }
 
-/** Waits for `guestinfo.bonneville.ready=true` with the property collector, reporting progress. */
+/**
+ * Waits for `guestinfo.bonneville.ready=true` (and, in freeze mode, `runtime.instantCloneFrozen`)
+ * with the property collector, reporting progress.
+ */
 async function waitUntilReady(
   ctx: OperationContext,
   vm: VirtualMachine,
   name: string,
   timeoutSeconds: number,
+  freeze: boolean,
 ): Promise<void> {
   const client = await ctx.client();
+  let last: Record<string, unknown> = {};
   try {
     await client.waits.waitFor(
       vm.ref,
-      ["config.extraConfig", "runtime.powerState"],
-      (props) => extraConfigOf(props["config.extraConfig"]).get(READY_KEY) === "true",
+      ["config.extraConfig", "runtime.powerState", "runtime.instantCloneFrozen"],
+      (props) => {
+        last = props;
+        return isReady(props, freeze);
+      },
       {
         signal: ctx.signal,
         timeoutMs: timeoutSeconds * 1000,
         progressEveryMs: progressInterval(timeoutSeconds),
         onProgress: (ms, props) =>
           ctx.progress(
-            `waiting for parent ${name} (${vm.id}) to signal it is ready to fork: ${Math.round(ms / 1000)} s of ${timeoutSeconds} s (power: ${String(props["runtime.powerState"] ?? "unknown")})`,
+            `waiting for parent ${name} (${vm.id}) to signal it is ready to fork${freeze ? " and freeze" : ""}: ${Math.round(ms / 1000)} s of ${timeoutSeconds} s (power: ${String(props["runtime.powerState"] ?? "unknown")}, ready: ${guestValue(extraConfigOf(props["config.extraConfig"]), READY_KEY) || "not yet"}, frozen: ${props["runtime.instantCloneFrozen"] === true ? "yes" : "no"})`,
           ),
       },
     );
   } catch (error) {
     if (error instanceof PropertyWaitTimeoutError) {
+      const ready = guestValue(extraConfigOf(last["config.extraConfig"]), READY_KEY) === "true";
       throw new WaitTimeoutError(
-        `parent ${name} (${vm.id}) did not signal ${READY_KEY}=true within readyTimeoutSeconds (${timeoutSeconds} s): check that its guest runs the Bonneville agent and VMware Tools (guest/README.md)`,
+        ready && freeze
+          ? `parent ${name} (${vm.id}) signalled ${READY_KEY}=true but vSphere did not show it frozen (runtime.instantCloneFrozen) within readyTimeoutSeconds (${timeoutSeconds} s): its agent must run \`vmware-rpctool "instantclone.freeze"\` (guest contract version 2), or set freeze: false for a template that cannot freeze`
+          : `parent ${name} (${vm.id}) did not signal ${READY_KEY}=true within readyTimeoutSeconds (${timeoutSeconds} s): check that its guest runs the Bonneville agent and VMware Tools (guest/README.md)`,
         { cause: error },
       );
     }
@@ -443,10 +538,14 @@ async function read(
     ...(state?.numCpus !== undefined ? { numCpus: vm.numCpus } : {}),
     ...(state?.memoryMb !== undefined ? { memoryMb: vm.memoryMb } : {}),
     ...(state?.extraConfig !== undefined ? { extraConfig: state.extraConfig } : {}),
+    // Import reads the mode from the VM (a parent without the key is running, contract version 1).
+    ...(state?.freeze !== undefined || !state
+      ? { freeze: state?.freeze ?? vm.extraConfig.get(contractKeys.freeze) === "true" }
+      : {}),
     readyTimeoutSeconds: state?.readyTimeoutSeconds ?? 300,
   };
   const readySeconds = typeof state?.readySeconds === "number" ? state.readySeconds : 0;
-  return { id, inputs, outputs: outputsOf(inputs, vm, readySeconds) };
+  return { id, inputs, outputs: outputsOf(inputs, vm, readySeconds, await parentFacts(client, vm)) };
 }
 
 /** True when the state's network inputs (paths or IDs) still describe the VM's cards (by ID, when IDs were given). */
@@ -469,7 +568,12 @@ async function update(
 ): Promise<PropertyMap> {
   const client = await ctx.client();
   // Every other input replaces the parent, save a reference written another way (a path for its ID).
-  const inputs = { ...olds, ...news, readyTimeoutSeconds: news.readyTimeoutSeconds ?? 300 };
+  const inputs = {
+    ...olds,
+    ...news,
+    freeze: news.freeze ?? true,
+    readyTimeoutSeconds: news.readyTimeoutSeconds ?? 300,
+  };
   const { outputs } = await bringUp(ctx, new VirtualMachine(client, new MoRef("VirtualMachine", id)), inputs);
   return outputs;
 }
@@ -481,6 +585,7 @@ async function deleteParent(ctx: OperationContext, id: string): Promise<void> {
   if (!info) return;
   ctx.progress(`deleting parent ${info.name} (${id})`);
   await destroyVm(vm, info.powerState, ctx.signal);
+  forgetChain(id);
 }
 
 /**
@@ -505,7 +610,14 @@ export const parentTemplate: ResourceType = {
   check,
   diff,
   preview: (news, olds) =>
-    previewOutputs(schema, news, olds, olds ? ["vmId", "uuid", "hostId", "powerState", "readySeconds"] : []),
+    previewOutputs(
+      schema,
+      news,
+      olds,
+      olds
+        ? ["vmId", "uuid", "hostId", "powerState", "readySeconds", "frozen", "chainDepth", "containersForked"]
+        : [],
+    ),
   create,
   read,
   update,

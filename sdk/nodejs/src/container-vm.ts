@@ -79,12 +79,18 @@ export class ContainerVM extends pulumi.CustomResource {
    */
   declare readonly powerState: pulumi.Output<string>;
   /**
-   * Wait, on create, until the guest reports an IP address and the agent reports the container
-   * running (failing with the agent's error when it could not start it). Default false: create
-   * returns as soon as the clone exists.
+   * Wait, on create, until the guest agent reports the container running for this clone, and fail
+   * when it reports `error` or `exited` (an initialisation failure: the VM stays in the state, to
+   * be retried or deleted; the message quotes the agent's error). Default true; false returns as
+   * soon as the clone exists. No wait when `powerState` is `poweredOff`.
+   */
+  declare readonly waitForRunning: pulumi.Output<boolean>;
+  /**
+   * Also wait, on create, until the agent reports the container's own IP address for this clone
+   * (`ipAddress`), with the container running. Default false.
    */
   declare readonly waitForIp: pulumi.Output<boolean>;
-  /** Longest wait for `waitForIp`, in seconds (1..3600). Default 300. */
+  /** Longest wait for `waitForRunning` and `waitForIp`, in seconds (1..3600). Default 300. */
   declare readonly waitTimeoutSeconds: pulumi.Output<number>;
   /** Managed object ID of the container VM (also its ID). */
   declare readonly vmId: pulumi.Output<string>;
@@ -96,7 +102,12 @@ export class ContainerVM extends pulumi.CustomResource {
   declare readonly macAddresses: pulumi.Output<string[]>;
   /** Port group ID each network card is connected to, in device order. */
   declare readonly portGroupIds: pulumi.Output<string[]>;
-  /** The guest's primary IP address, when VMware Tools reports one (else empty). */
+  /**
+   * The container's IP address as its guest agent reports it for this clone
+   * (`guestinfo.bonneville.ipAddress` with `ipGeneration` equal to the VM's generation), else
+   * empty. Never the address VMware Tools shows first: a fresh fork shows its parent's until the
+   * guest resets its network.
+   */
   declare readonly ipAddress: pulumi.Output<string>;
   /** Seconds the InstantClone_Task took (0 when read back from vSphere). */
   declare readonly cloneSeconds: pulumi.Output<number>;
@@ -137,6 +148,7 @@ export class ContainerVM extends pulumi.CustomResource {
       inputs["resourcePoolId"] = state?.resourcePoolId;
       inputs["folderId"] = state?.folderId;
       inputs["powerState"] = state?.powerState;
+      inputs["waitForRunning"] = state?.waitForRunning;
       inputs["waitForIp"] = state?.waitForIp;
       inputs["waitTimeoutSeconds"] = state?.waitTimeoutSeconds;
       inputs["vmId"] = state?.vmId;
@@ -179,6 +191,7 @@ export class ContainerVM extends pulumi.CustomResource {
       inputs["resourcePoolId"] = args?.resourcePoolId;
       inputs["folderId"] = args?.folderId;
       inputs["powerState"] = args?.powerState;
+      inputs["waitForRunning"] = args?.waitForRunning;
       inputs["waitForIp"] = args?.waitForIp;
       inputs["waitTimeoutSeconds"] = args?.waitTimeoutSeconds;
       inputs["vmId"] = undefined;
@@ -239,12 +252,18 @@ export interface ContainerVMArgs {
    */
   readonly powerState?: pulumi.Input<string>;
   /**
-   * Wait, on create, until the guest reports an IP address and the agent reports the container
-   * running (failing with the agent's error when it could not start it). Default false: create
-   * returns as soon as the clone exists.
+   * Wait, on create, until the guest agent reports the container running for this clone, and fail
+   * when it reports `error` or `exited` (an initialisation failure: the VM stays in the state, to
+   * be retried or deleted; the message quotes the agent's error). Default true; false returns as
+   * soon as the clone exists. No wait when `powerState` is `poweredOff`.
+   */
+  readonly waitForRunning?: pulumi.Input<boolean>;
+  /**
+   * Also wait, on create, until the agent reports the container's own IP address for this clone
+   * (`ipAddress`), with the container running. Default false.
    */
   readonly waitForIp?: pulumi.Input<boolean>;
-  /** Longest wait for `waitForIp`, in seconds (1..3600). Default 300. */
+  /** Longest wait for `waitForRunning` and `waitForIp`, in seconds (1..3600). Default 300. */
   readonly waitTimeoutSeconds?: pulumi.Input<number>;
 }
 
@@ -291,12 +310,18 @@ export interface ContainerVMState {
    */
   readonly powerState?: pulumi.Input<string>;
   /**
-   * Wait, on create, until the guest reports an IP address and the agent reports the container
-   * running (failing with the agent's error when it could not start it). Default false: create
-   * returns as soon as the clone exists.
+   * Wait, on create, until the guest agent reports the container running for this clone, and fail
+   * when it reports `error` or `exited` (an initialisation failure: the VM stays in the state, to
+   * be retried or deleted; the message quotes the agent's error). Default true; false returns as
+   * soon as the clone exists. No wait when `powerState` is `poweredOff`.
+   */
+  readonly waitForRunning?: pulumi.Input<boolean>;
+  /**
+   * Also wait, on create, until the agent reports the container's own IP address for this clone
+   * (`ipAddress`), with the container running. Default false.
    */
   readonly waitForIp?: pulumi.Input<boolean>;
-  /** Longest wait for `waitForIp`, in seconds (1..3600). Default 300. */
+  /** Longest wait for `waitForRunning` and `waitForIp`, in seconds (1..3600). Default 300. */
   readonly waitTimeoutSeconds?: pulumi.Input<number>;
   /** Managed object ID of the container VM (also its ID). */
   readonly vmId?: pulumi.Input<string>;
@@ -308,7 +333,12 @@ export interface ContainerVMState {
   readonly macAddresses?: pulumi.Input<pulumi.Input<string>[]>;
   /** Port group ID each network card is connected to, in device order. */
   readonly portGroupIds?: pulumi.Input<pulumi.Input<string>[]>;
-  /** The guest's primary IP address, when VMware Tools reports one (else empty). */
+  /**
+   * The container's IP address as its guest agent reports it for this clone
+   * (`guestinfo.bonneville.ipAddress` with `ipGeneration` equal to the VM's generation), else
+   * empty. Never the address VMware Tools shows first: a fresh fork shows its parent's until the
+   * guest resets its network.
+   */
   readonly ipAddress?: pulumi.Input<string>;
   /** Seconds the InstantClone_Task took (0 when read back from vSphere). */
   readonly cloneSeconds?: pulumi.Input<number>;

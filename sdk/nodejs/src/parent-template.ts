@@ -9,11 +9,13 @@ import { MissingRequiredPropertyError } from "./errors";
 import { withPackageDefaults, type ExistingResourceOptions } from "./package-defaults";
 
 /**
- * A running parent VM that container VMs are instant-cloned from. Bonneville clones `source` into
- * the given pool and folder, powers the clone on and waits until its guest agent reports that it is
- * safe to fork (`guestinfo.bonneville.ready=true`). Instant clones land on their parent's ESXi
- * host, so run one parent per host to spread containers. Any change to the VM replaces it (children
- * already forked keep running).
+ * A parent VM that container VMs are instant-cloned from. Bonneville clones `source` into the given
+ * pool and folder, powers the clone on and waits until its guest agent reports that it is safe to
+ * fork (`guestinfo.bonneville.ready=true`) and, by default, has frozen the VM
+ * (`runtime.instantCloneFrozen`): clones of a frozen parent do not deepen its delta-disk chain, so
+ * one parent can fork thousands of containers. Instant clones land on their parent's ESXi host, so
+ * run one parent per host to spread containers. Any change to the VM replaces it (children already
+ * forked keep running).
  */
 export class ParentTemplate extends pulumi.CustomResource {
   /** The type token of this resource. */
@@ -79,8 +81,17 @@ export class ParentTemplate extends pulumi.CustomResource {
    */
   declare readonly extraConfig: pulumi.Output<{ [key: string]: string } | undefined>;
   /**
-   * How long to wait for the parent's guest to signal it is ready to fork, in seconds (1..3600).
-   * Default 300. The operation's own timeout, when shorter, wins.
+   * Whether the parent's agent freezes the VM once warm (`vmware-rpctool instantclone.freeze`; the
+   * provider writes `guestinfo.bonneville.freeze`). Default true: clones of a frozen parent do not
+   * deepen its delta-disk chain (VMware KB 67186). False keeps the parent running, for templates
+   * that cannot freeze: each clone then adds a delta disk to the parent and the child, vSphere
+   * warns past 100 and fails at 255, so Bonneville warns from 100 forks and refuses a fork past 250
+   * (freeze the parent, or add another). Changing it replaces the parent.
+   */
+  declare readonly freeze: pulumi.Output<boolean>;
+  /**
+   * How long to wait for the parent's guest to signal it is ready to fork (and, with `freeze`, to
+   * freeze), in seconds (1..3600). Default 300. The operation's own timeout, when shorter, wins.
    */
   declare readonly readyTimeoutSeconds: pulumi.Output<number>;
   /** Managed object ID of the parent VM (also its ID). */
@@ -96,6 +107,18 @@ export class ParentTemplate extends pulumi.CustomResource {
    * vSphere).
    */
   declare readonly readySeconds: pulumi.Output<number>;
+  /** Whether vSphere reports the parent frozen for instant clone (`runtime.instantCloneFrozen`). */
+  declare readonly frozen: pulumi.Output<boolean>;
+  /**
+   * Delta-disk (redo log) levels of the parent's disk, as its disk backing's parent chain shows: 0
+   * for a fresh parent, one more for each fork while it runs unfrozen (vSphere fails forks at 255).
+   */
+  declare readonly chainDepth: pulumi.Output<number>;
+  /**
+   * ContainerVMs forked from this parent that exist in its folder, as of the last create, update or
+   * refresh.
+   */
+  declare readonly containersForked: pulumi.Output<number>;
 
   /**
    * Declares a ParentTemplate named `name` (the logical name in the stack; also the base of the
@@ -124,12 +147,16 @@ export class ParentTemplate extends pulumi.CustomResource {
       inputs["numCpus"] = state?.numCpus;
       inputs["memoryMb"] = state?.memoryMb;
       inputs["extraConfig"] = state?.extraConfig;
+      inputs["freeze"] = state?.freeze;
       inputs["readyTimeoutSeconds"] = state?.readyTimeoutSeconds;
       inputs["vmId"] = state?.vmId;
       inputs["uuid"] = state?.uuid;
       inputs["hostId"] = state?.hostId;
       inputs["powerState"] = state?.powerState;
       inputs["readySeconds"] = state?.readySeconds;
+      inputs["frozen"] = state?.frozen;
+      inputs["chainDepth"] = state?.chainDepth;
+      inputs["containersForked"] = state?.containersForked;
     } else {
       const args = argsOrState as ParentTemplateArgs | undefined;
       if (options.urn === undefined) {
@@ -160,12 +187,16 @@ export class ParentTemplate extends pulumi.CustomResource {
       inputs["numCpus"] = args?.numCpus;
       inputs["memoryMb"] = args?.memoryMb;
       inputs["extraConfig"] = args?.extraConfig;
+      inputs["freeze"] = args?.freeze;
       inputs["readyTimeoutSeconds"] = args?.readyTimeoutSeconds;
       inputs["vmId"] = undefined;
       inputs["uuid"] = undefined;
       inputs["hostId"] = undefined;
       inputs["powerState"] = undefined;
       inputs["readySeconds"] = undefined;
+      inputs["frozen"] = undefined;
+      inputs["chainDepth"] = undefined;
+      inputs["containersForked"] = undefined;
     }
     super(ParentTemplate.__pulumiType, name, inputs, withPackageDefaults(options, []));
   }
@@ -213,8 +244,17 @@ export interface ParentTemplateArgs {
    */
   readonly extraConfig?: pulumi.Input<{ [key: string]: pulumi.Input<string> }>;
   /**
-   * How long to wait for the parent's guest to signal it is ready to fork, in seconds (1..3600).
-   * Default 300. The operation's own timeout, when shorter, wins.
+   * Whether the parent's agent freezes the VM once warm (`vmware-rpctool instantclone.freeze`; the
+   * provider writes `guestinfo.bonneville.freeze`). Default true: clones of a frozen parent do not
+   * deepen its delta-disk chain (VMware KB 67186). False keeps the parent running, for templates
+   * that cannot freeze: each clone then adds a delta disk to the parent and the child, vSphere
+   * warns past 100 and fails at 255, so Bonneville warns from 100 forks and refuses a fork past 250
+   * (freeze the parent, or add another). Changing it replaces the parent.
+   */
+  readonly freeze?: pulumi.Input<boolean>;
+  /**
+   * How long to wait for the parent's guest to signal it is ready to fork (and, with `freeze`, to
+   * freeze), in seconds (1..3600). Default 300. The operation's own timeout, when shorter, wins.
    */
   readonly readyTimeoutSeconds?: pulumi.Input<number>;
 }
@@ -264,8 +304,17 @@ export interface ParentTemplateState {
    */
   readonly extraConfig?: pulumi.Input<{ [key: string]: pulumi.Input<string> }>;
   /**
-   * How long to wait for the parent's guest to signal it is ready to fork, in seconds (1..3600).
-   * Default 300. The operation's own timeout, when shorter, wins.
+   * Whether the parent's agent freezes the VM once warm (`vmware-rpctool instantclone.freeze`; the
+   * provider writes `guestinfo.bonneville.freeze`). Default true: clones of a frozen parent do not
+   * deepen its delta-disk chain (VMware KB 67186). False keeps the parent running, for templates
+   * that cannot freeze: each clone then adds a delta disk to the parent and the child, vSphere
+   * warns past 100 and fails at 255, so Bonneville warns from 100 forks and refuses a fork past 250
+   * (freeze the parent, or add another). Changing it replaces the parent.
+   */
+  readonly freeze?: pulumi.Input<boolean>;
+  /**
+   * How long to wait for the parent's guest to signal it is ready to fork (and, with `freeze`, to
+   * freeze), in seconds (1..3600). Default 300. The operation's own timeout, when shorter, wins.
    */
   readonly readyTimeoutSeconds?: pulumi.Input<number>;
   /** Managed object ID of the parent VM (also its ID). */
@@ -281,4 +330,16 @@ export interface ParentTemplateState {
    * vSphere).
    */
   readonly readySeconds?: pulumi.Input<number>;
+  /** Whether vSphere reports the parent frozen for instant clone (`runtime.instantCloneFrozen`). */
+  readonly frozen?: pulumi.Input<boolean>;
+  /**
+   * Delta-disk (redo log) levels of the parent's disk, as its disk backing's parent chain shows: 0
+   * for a fresh parent, one more for each fork while it runs unfrozen (vSphere fails forks at 255).
+   */
+  readonly chainDepth?: pulumi.Input<number>;
+  /**
+   * ContainerVMs forked from this parent that exist in its folder, as of the last create, update or
+   * refresh.
+   */
+  readonly containersForked?: pulumi.Input<number>;
 }

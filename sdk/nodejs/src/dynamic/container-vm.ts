@@ -26,6 +26,7 @@ const PROPERTIES = [
   "resourcePoolId",
   "folderId",
   "powerState",
+  "waitForRunning",
   "waitForIp",
   "waitTimeoutSeconds",
   "vmId",
@@ -67,9 +68,11 @@ export class ContainerVM extends pulumi.dynamic.Resource {
   declare readonly folderId: pulumi.Output<string | undefined>;
   /** The VM's power state. */
   declare readonly powerState: pulumi.Output<string>;
-  /** Whether create waited for an IP and a running container. */
+  /** Whether create waited for the agent to report the container running (default true). */
+  declare readonly waitForRunning: pulumi.Output<boolean>;
+  /** Whether create also waited for the agent's report of the container's IP address. */
   declare readonly waitForIp: pulumi.Output<boolean>;
-  /** Longest wait for `waitForIp`, in seconds. */
+  /** Longest wait for `waitForRunning` and `waitForIp`, in seconds. */
   declare readonly waitTimeoutSeconds: pulumi.Output<number>;
   /** Managed object ID of the container VM (also the resource's ID). */
   declare readonly vmId: pulumi.Output<string>;

@@ -26,17 +26,21 @@ const PROPERTIES = [
   "numCpus",
   "memoryMb",
   "extraConfig",
+  "freeze",
   "readyTimeoutSeconds",
   "vmId",
   "uuid",
   "hostId",
   "powerState",
   "readySeconds",
+  "frozen",
+  "chainDepth",
+  "containersForked",
 ] as const;
 
 /**
- * A running parent VM that container VMs are instant-cloned from: `source` cloned into the given pool and
- * folder, powered on, and ready once its guest agent says it is safe to fork. The same resource as
+ * A parent VM that container VMs are instant-cloned from: `source` cloned into the given pool and
+ * folder, powered on, and ready once its guest agent says it is safe to fork and (by default) has frozen it. The same resource as
  * `bonneville:index:ParentTemplate`, run by a Pulumi dynamic provider instead of the plugin: its type is
  * `pulumi-nodejs:dynamic/bonneville:ParentTemplate`. A parent that was cloned but never became ready is
  * kept in the state with its ID (an initialisation failure), so a later `up` retries or deletes it.
@@ -62,6 +66,8 @@ export class ParentTemplate extends pulumi.dynamic.Resource {
   declare readonly memoryMb: pulumi.Output<number | undefined>;
   /** Extra configuration, as given. */
   declare readonly extraConfig: pulumi.Output<Record<string, string> | undefined>;
+  /** Whether the parent's agent freezes it once warm (default true). */
+  declare readonly freeze: pulumi.Output<boolean>;
   /** The readiness timeout in seconds. */
   declare readonly readyTimeoutSeconds: pulumi.Output<number>;
   /** Managed object ID of the parent VM (also the resource's ID): a ContainerVM's `parentId`. */
@@ -74,6 +80,12 @@ export class ParentTemplate extends pulumi.dynamic.Resource {
   declare readonly powerState: pulumi.Output<string>;
   /** Seconds from power-on until the guest signalled it was ready to fork (0 when read back from vSphere). */
   declare readonly readySeconds: pulumi.Output<number>;
+  /** Whether vSphere reports the parent frozen for instant clone. */
+  declare readonly frozen: pulumi.Output<boolean>;
+  /** Delta-disk levels of the parent's disk (0 when frozen from the start). */
+  declare readonly chainDepth: pulumi.Output<number>;
+  /** ContainerVMs forked from this parent that exist in its folder, as of the last create, update or refresh. */
+  declare readonly containersForked: pulumi.Output<number>;
 
   /**
    * @param name The unique name of the resource (also the stem of its vSphere name when `name` is not given).
