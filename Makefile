@@ -68,6 +68,7 @@ demo: build
 # (`make test` runs the same test with 40; see RELIABILITY.md).
 soak: build
 	BONNEVILLE_SOAK_COUNT=200 npx jest --ci tests/reliability/soak.test.ts
+	BONNEVILLE_FLEET_COUNT=1000 BONNEVILLE_FLEET_PARENTS=3 npx jest --ci tests/reliability/frozen-fleet.test.ts
 
 # make bench BENCH_ARGS=--write-figures also updates bench/figures.json, bench/fleet.svg and BENCHMARKS.md.
 bench: build

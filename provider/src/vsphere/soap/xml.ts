@@ -40,6 +40,9 @@ const parser = new XMLParser({
   trimValues: false,
   processEntities: true,
   htmlEntities: false,
+  // A disk backing nests one `parent` per delta-disk level, up to 255 (VMware KB 67186), inside
+  // the envelope: the parser's default cap of 100 nested tags would reject a running parent's devices.
+  maxNestedTags: 1024,
 });
 
 type BuilderNode = Record<string, unknown> | string;
