@@ -251,9 +251,8 @@ async function expectMatchesProgram(stack: Stack, wanted: readonly Wanted[]): Pr
     expect(vm.powerState).toBe(w.off ? "poweredOff" : "poweredOn");
     expect(vm.extraConfig["bonneville.parent"]).toBe(parentId);
     expect(vm.networks).toEqual([bridge]);
-    const labels = JSON.parse(
-      Buffer.from(vm.extraConfig["guestinfo.bonneville.labels"]!, "base64").toString(),
-    );
+    // Labels changed after the fork live outside guestinfo (guest contract v2).
+    const labels = JSON.parse(Buffer.from(vm.extraConfig["bonneville.labels"]!, "base64").toString());
     expect(labels).toEqual({ app: "soak", generation: String(w.generation) });
   }
 }
