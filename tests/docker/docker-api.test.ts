@@ -426,7 +426,10 @@ describe("bonneville docker-api with the docker CLI", () => {
       Env: ["MODE=test"],
     });
     expect(c!.HostConfig.NetworkMode).toBe("bridge");
-    expect(c!.NetworkSettings.Networks.bridge.IPAddress).toBe(webVm.ipAddress);
+    // The agent's report for this fork, not what Tools shows first (the parent's address).
+    expect(c!.NetworkSettings.Networks.bridge.IPAddress).toBe(
+      webVm.extraConfig["guestinfo.bonneville.ipAddress"],
+    );
     expect(c!.NetworkSettings.Networks.bridge.MacAddress).toMatch(/^00:50:56:/);
     expect(c!.Bonneville).toMatchObject({
       Urn: `urn:bonneville:docker-api::${hostId}::web`,

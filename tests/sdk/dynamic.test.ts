@@ -395,9 +395,7 @@ describe("ContainerHost, ParentTemplate and ContainerVM as dynamic resources aga
     expect([0, 1, 2, 3].map((i) => stack.get(`c${i}`)!.id)).toEqual(idsBefore);
     const inv = await sim.inventory();
     const vm = inv.virtualMachines.find((v) => v.id === stack.get("c3")!.id)!;
-    const labels = JSON.parse(
-      Buffer.from(vm.extraConfig["guestinfo.bonneville.labels"]!, "base64").toString(),
-    );
+    const labels = JSON.parse(Buffer.from(vm.extraConfig["bonneville.labels"]!, "base64").toString());
     expect(labels).toEqual({ app: "web", index: "3", tier: "gold" });
     expect(stack.outputs("c3").labels).toEqual({ app: "web", index: "3", tier: "gold" });
   });

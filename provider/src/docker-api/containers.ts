@@ -200,6 +200,8 @@ class ContainerHandlers {
         resourcePoolId: this.host.hostId,
         ...(this.host.folderId ? { folderId: this.host.folderId } : {}),
         powerState: "poweredOn",
+        // The endpoint follows the agent's status itself (docker run / start semantics).
+        waitForRunning: false,
         waitForIp: false,
       };
       const checked = containerVm.check(inputs, undefined, { name });
