@@ -7,6 +7,9 @@
  */
 import { Sim, type SimInventory } from "../support/sim";
 import {
+  FakeEngine,
+  simConfig,
+  startPlugin,
   output,
   ProviderRpcError,
   resource,
@@ -188,7 +191,8 @@ describe("a running parent (freeze: false)", () => {
   });
 
   it("300 containers from one running parent end in Bonneville's clear refusal, not vSphere's fault", async () => {
-    const stack = simStack(sim);
+    const engine = await FakeEngine.start();
+    const stack = new Stack({ plugin: () => startPlugin({ engine }), config: simConfig(sim) });
     const { host, parent } = base("running", { freeze: false });
     try {
       await stack.up([host, parent]);
@@ -208,10 +212,23 @@ describe("a running parent (freeze: false)", () => {
       expect(message).not.toMatch(/SystemError|Unable to prepare migration/);
       const made = containers.filter((c) => stack.get(c.name)?.id);
       expect(made).toHaveLength(250);
+      // Warned well before: from the 100th fork on, each fork says how deep the chain is.
+      const warnings = engine.messages
+        .map((m) => m.message)
+        .filter((m) =>
+          /^warning: parent running-parent-\w+ \(vm-\d+\) runs unfrozen and now has \d+ delta-disk levels/.test(
+            m,
+          ),
+        );
+      expect(warnings).toHaveLength(151);
+      expect(warnings[0]).toMatch(
+        /now has 100 delta-disk levels; Bonneville refuses forks past 250 \(vSphere fails at 255\): freeze it or add another parent/,
+      );
       await stack.refresh();
       expect(stack.outputs("running-parent")).toMatchObject({ frozen: false, chainDepth: 250 });
     } finally {
       await stack.destroy();
+      await engine.stop();
     }
   });
 });
