@@ -4,7 +4,8 @@
  * - a ContainerHost: a resource pool and VM folder in the cluster, a bridge port group on the
  *   distributed switch, and one more existing port group the containers may join (`frontend`);
  * - one ParentTemplate per ESXi host of the cluster, each pinned to its host, cloned from the source
- *   template and powered on, ready to fork;
+ *   template, powered on and frozen by its guest agent (the default `freeze: true`), so its forks
+ *   do not grow a delta-disk chain and one parent can fork thousands of containers;
  * - `count` ContainerVMs, forked by Instant Clone from the parents in turn (so they spread over the
  *   hosts), alternating between the bridge and the frontend network.
  *
