@@ -369,7 +369,7 @@ func TestAtPowerOffGuestCreatedKeysAndRunningAPIChangesAreLostAndPowerOnKeysKeep
 	}
 }
 
-func TestAGuestCannotSetAnEmptyValueNorANonGuestinfoKey(t *testing.T) {
+func TestAGuestCannotSetAnEmptyValueNorANonGuestinfoKeyNorMoreThanOneMessage(t *testing.T) {
 	c := login(t)
 	inv := loadInventory(t, c)
 	ref := parentWith(t, c, inv, true, nil)
@@ -382,6 +382,9 @@ func TestAGuestCannotSetAnEmptyValueNorANonGuestinfoKey(t *testing.T) {
 	values, _ := options(getVM(t, c, ref))
 	if _, ok := values["guestinfo.test.empty"]; ok {
 		t.Fatalf("a refused info-set must not create the key")
+	}
+	if ok, reply := guestRPC(t, ref, "info-set guestinfo.test.big "+strings.Repeat("x", 64*1024)); ok || reply != "Message too long" {
+		t.Fatalf("one guest message carries at most 64 KiB: want \"Message too long\", got ok=%v %q", ok, reply)
 	}
 	if ok, reply := guestRPC(t, ref, "info-set guestinfo.test.v <nil>"); !ok {
 		t.Fatalf("the sentinel is an ordinary value: %s", reply)
