@@ -148,6 +148,9 @@ func (f *bonnevilleFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	if f.bonnevilleRefuse(w, method, body) {
+		return
+	}
 	if routed, ok := bonnevilleRouted[method]; ok {
 		body = bonnevilleRoutedTag(method).ReplaceAll(body, []byte("${1}"+routed))
 	}
@@ -333,6 +336,8 @@ func (f *bonnevilleFront) control(w http.ResponseWriter, r *http.Request) {
 		f.injected = map[string]int64{}
 		f.mu.Unlock()
 		writeJSON(w, http.StatusOK, map[string]bool{"reset": true})
+	case r.URL.Path == "/bonneville/modes":
+		bonnevilleModesControl(w, r)
 	case r.URL.Path == "/bonneville/inventory" && r.Method == http.MethodGet:
 		writeJSON(w, http.StatusOK, bonnevilleInventory())
 	default:

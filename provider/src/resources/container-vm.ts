@@ -49,6 +49,7 @@ import {
 import { BonnevilleError, ResourceInitError, ValidationError, WaitTimeoutError } from "./errors";
 import { contractKeys, contractValues, containerStatusOf, decodeJson, encodeJson } from "./guest-contract";
 import { nicPlan } from "./parent-template";
+import { placementPaths, settlePlacement, type WantedPlacement } from "./placement";
 import type {
   CheckInfo,
   CheckResult,
@@ -362,7 +363,10 @@ async function create(
     ctx.progress(
       `adopting ${adopted.name} (${adopted.ref.value}), made for this resource by an earlier interrupted create`,
     );
-    return finishCreate(ctx, new VirtualMachine(client, adopted.ref), inputs, 0, true);
+    return finishCreate(ctx, new VirtualMachine(client, adopted.ref), inputs, 0, true, undefined, {
+      folder,
+      pool,
+    });
   }
 
   const networks = parent.nics.map((nic, i) => ({
@@ -400,11 +404,14 @@ async function create(
       ctx.progress(
         `adopting ${name} (${explained.value}), made for this resource by an earlier interrupted create`,
       );
-      return finishCreate(ctx, new VirtualMachine(client, explained), inputs, 0, true);
+      return finishCreate(ctx, new VirtualMachine(client, explained), inputs, 0, true, undefined, {
+        folder,
+        pool,
+      });
     }
     throw explained;
   }
-  return finishCreate(ctx, vm, inputs, seconds(Date.now() - started), false, extraConfig);
+  return finishCreate(ctx, vm, inputs, seconds(Date.now() - started), false, extraConfig, { folder, pool });
 }
 
 async function adoptable(
@@ -479,6 +486,7 @@ async function finishCreate(
   cloneSeconds: number,
   adopted = false,
   written?: Readonly<Record<string, string>>,
+  placement: WantedPlacement = {},
 ): Promise<{ id: string; outputs: PropertyMap }> {
   try {
     if (adopted) await settleAdopted(ctx, vm, inputs);
@@ -488,7 +496,8 @@ async function finishCreate(
     const info =
       written && inputs.waitForIp !== true ? await freshCloneInfo(vm, inputs, written) : await vm.info();
     if (!info) throw new BonnevilleError(`${vm.id} vanished right after it was created`);
-    return { id: vm.id, outputs: outputsOf(inputs, info, cloneSeconds) };
+    const placed = await settlePlacement(ctx, vm, info, placement);
+    return { id: vm.id, outputs: outputsOf(inputs, placed, cloneSeconds) };
   } catch (error) {
     const info = await vm.info().catch(() => undefined);
     const partial = info ? outputsOf(inputs, info, cloneSeconds) : { ...inputs, vmId: vm.id };
@@ -513,6 +522,7 @@ async function freshCloneInfo(
     "runtime.powerState",
     "runtime.host",
     "guest.ipAddress",
+    ...placementPaths,
   ]);
   return info && { ...info, name: String(inputs.name), extraConfig: new Map(Object.entries(written)) };
 }

@@ -2,6 +2,7 @@
 export * from "./types";
 export * from "./faults";
 export { VSphereClient, type VSphereConnectionOptions } from "./client";
+export { NotVCenterError, requireVCenter, type ServerAbout } from "./vcenter-only";
 export { sdkUrl } from "./sdk-url";
 export { CallCounter } from "./soap/call-counter";
 export { XsdValue, list, type DataObject } from "./soap/xml";
