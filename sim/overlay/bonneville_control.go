@@ -119,6 +119,7 @@ func (f *bonnevilleFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusBadRequest)
 		return
 	}
+	bonnevilleRecordRequest(body)
 	method := ""
 	if m := bonnevilleMethodName.FindSubmatch(body); m != nil {
 		method = string(m[1])
@@ -336,6 +337,8 @@ func (f *bonnevilleFront) control(w http.ResponseWriter, r *http.Request) {
 		f.injected = map[string]int64{}
 		f.mu.Unlock()
 		writeJSON(w, http.StatusOK, map[string]bool{"reset": true})
+	case strings.HasPrefix(r.URL.Path, "/bonneville/requests"):
+		bonnevilleRequestsControl(w, r)
 	case r.URL.Path == "/bonneville/modes":
 		bonnevilleModesControl(w, r)
 	case r.URL.Path == "/bonneville/inventory" && r.Method == http.MethodGet:
