@@ -49,7 +49,13 @@ import {
 import { BonnevilleError, ResourceInitError, ValidationError, WaitTimeoutError } from "./errors";
 import { contractKeys, contractValues, containerStatusOf, decodeJson, encodeJson } from "./guest-contract";
 import { nicPlan } from "./parent-template";
-import { placementPaths, settlePlacement, type WantedPlacement } from "./placement";
+import {
+  placementFolders,
+  placementPaths,
+  settlePlacement,
+  vmNamedIn,
+  type WantedPlacement,
+} from "./placement";
 import type {
   CheckInfo,
   CheckResult,
@@ -399,7 +405,7 @@ async function create(
       { signal },
     );
   } catch (error) {
-    const explained = await explainCloneFailure(client, error, parent, name, folder, ctx.urn, digest);
+    const explained = await explainCloneFailure(client, error, parent, name, folder, ctx, digest);
     if (explained instanceof MoRef) {
       ctx.progress(
         `adopting ${name} (${explained.value}), made for this resource by an earlier interrupted create`,
@@ -441,7 +447,7 @@ async function explainCloneFailure(
   parent: ParentShape,
   name: string,
   folder: MoRef | undefined,
-  urn: string,
+  { urn, config: { datacenter } }: OperationContext,
   digest: string,
 ): Promise<unknown> {
   // Returns the error to throw, or the VM to adopt (a same-named VM this resource made earlier).
@@ -458,9 +464,7 @@ async function explainCloneFailure(
     ]);
   }
   if (isVimFault(error, "DuplicateName")) {
-    const holder = folder
-      ? (await client.find.children(folder, "VirtualMachine")).find((c) => c.name === name)
-      : undefined;
+    const holder = await vmNamedIn(client, name, await placementFolders(client, datacenter, folder));
     if (holder) {
       const extra = extraConfigOf(
         (await new VirtualMachine(client, holder.ref).read(["config.extraConfig"]))?.["config.extraConfig"],

@@ -7,7 +7,14 @@
  * MoveIntoResourcePool) before the create returns, so adoption after a crash and ContainerHost
  * deletion, which look in the host's folder and pool, still find it.
  */
-import { Folder, ResourcePool, type MoRef, type VirtualMachine, type VirtualMachineInfo } from "../vsphere";
+import {
+  Folder,
+  ResourcePool,
+  type MoRef,
+  type VirtualMachine,
+  type VirtualMachineInfo,
+  type VSphereClient,
+} from "../vsphere";
 import type { OperationContext } from "./resource";
 
 /** Where a clone was asked to go; an absent part was not asked for and is not checked. */
@@ -47,4 +54,31 @@ export async function settlePlacement(
     placed = { ...placed, resourcePool: wanted.pool };
   }
   return placed;
+}
+
+/**
+ * Where a clone asked for `folder` may be: there, or, when vCenter ignored the location, in the
+ * datacenter's root VM folder (the API reference's default for an instant clone without a folder).
+ * Searched when a retried create meets a DuplicateName, to find what an interrupted create made.
+ */
+export async function placementFolders(
+  client: VSphereClient,
+  datacenter: string | undefined,
+  folder: MoRef | undefined,
+): Promise<MoRef[]> {
+  const root = (await client.find.datacenter(datacenter)).vmFolder;
+  return folder && !folder.equals(root) ? [folder, root] : [root];
+}
+
+/** The first VM named `name` in `folders`, in order. */
+export async function vmNamedIn(
+  client: VSphereClient,
+  name: string,
+  folders: readonly MoRef[],
+): Promise<{ ref: MoRef; name: string } | undefined> {
+  for (const folder of folders) {
+    const found = (await client.find.children(folder, "VirtualMachine")).find((c) => c.name === name);
+    if (found) return found;
+  }
+  return undefined;
 }
