@@ -7,18 +7,8 @@
  */
 import type { DataObject } from "../soap/xml";
 
-/** VirtualDevice's fields in the vim25 schema's sequence order; a card's own fields follow. */
-const virtualDeviceFields = [
-  "key",
-  "deviceInfo",
-  "backing",
-  "connectable",
-  "slotInfo",
-  "controllerKey",
-  "unitNumber",
-  "numaNode",
-  "deviceGroupInfo",
-] as const;
+/** VirtualDevice's first fields in the vim25 schema's sequence order: where backing and connectable go. */
+const leadingFields = ["key", "deviceInfo", "backing", "connectable"] as const;
 
 /** VirtualDeviceConnectInfo's fields in sequence order. */
 const connectInfoFields = [
@@ -46,15 +36,20 @@ export function wholeNicEdit(device: Readonly<Record<string, unknown>>, backing:
           : was[field];
     if (value !== undefined && value !== "") connectable[field] = value;
   }
-  const replaced: Record<string, unknown> = { backing, connectable };
+  // The card's fields stay in the order vCenter sent them (its own schema order, including fields
+  // newer than this client); backing and connection are replaced in place, or put where the
+  // sequence has them when the card had none.
   const out: Record<string, unknown> = { $type: device.$type };
-  for (const field of virtualDeviceFields) {
-    const value = field in replaced ? replaced[field] : device[field];
-    if (value !== undefined) out[field] = value;
-  }
-  for (const [field, value] of Object.entries(device)) {
-    if (field === "$type" || (virtualDeviceFields as readonly string[]).includes(field)) continue;
-    if (value !== undefined) out[field] = value;
+  const put = (field: string) => {
+    if (field === "backing") out.backing = backing;
+    else if (field === "connectable") out.connectable = connectable;
+    else if (device[field] !== undefined) out[field] = device[field];
+  };
+  for (const field of leadingFields)
+    if (field in device || field === "backing" || field === "connectable") put(field);
+  for (const field of Object.keys(device)) {
+    if (field === "$type" || (leadingFields as readonly string[]).includes(field)) continue;
+    put(field);
   }
   return out;
 }
