@@ -8,7 +8,14 @@ import {
   UnsupportedServerError,
 } from "../../provider/src/resources";
 import { resourceOfUrn } from "../../provider/src/resources/server-faults";
-import { describeFault, MoRef, NotVCenterError, TaskError, VimFault } from "../../provider/src/vsphere";
+import {
+  describeFault,
+  MoRef,
+  NotVCenterError,
+  SoapFaultError,
+  TaskError,
+  VimFault,
+} from "../../provider/src/vsphere";
 
 const urn = "urn:pulumi:dev::shop::bonneville:index:ContainerHost::pool";
 const pool = new MoRef("ResourcePool", "resgroup-7");
@@ -78,6 +85,12 @@ describe("server faults", () => {
     expect((explainServerFault(missing, "create", urn) as Error).message).toContain(
       "Instant Clone needs vSphere 6.7 or later",
     );
+    const plain = new SoapFaultError(
+      "InstantClone_Task",
+      "ServerFaultCode",
+      "Unable to resolve WSDL method name InstantClone_Task",
+    );
+    expect(explainServerFault(plain, "create", urn)).toBeInstanceOf(UnsupportedServerError);
   });
 
   it("puts the privilege in a fault's own message, for faults reported inside other errors", () => {

@@ -3,7 +3,7 @@
  * into messages that name the resource and what to change: a server that is not vCenter, a vCenter
  * without InstantClone_Task (before 6.7), and a privilege the user's role lacks.
  */
-import { MoRef, NotVCenterError, vimFaultOf } from "../vsphere";
+import { MoRef, NotVCenterError, SoapFaultError, vimFaultOf } from "../vsphere";
 import { BonnevilleError } from "./errors";
 
 /** The server cannot run Bonneville: an ESXi host, or a vCenter before 6.7. */
@@ -44,16 +44,20 @@ export function explainServerFault(error: unknown, operation: string, urn: strin
     }
     e = (e as { cause?: unknown }).cause;
   }
+  // A server that does not know the method may also answer a plain SOAP fault naming it (what
+  // vCenter before 6.7 sends is not documented; the simulator sends MethodNotFound).
+  if (
+    error instanceof SoapFaultError &&
+    error.method === "InstantClone_Task" &&
+    /method|InstantClone/i.test(error.faultString)
+  ) {
+    return instantCloneMissing(operation, resource, error);
+  }
   const fault = vimFaultOf(error);
   if (!fault) return error;
   if (fault.faultType === "MethodNotFound") {
     const method = typeof fault.detail.method === "string" ? fault.detail.method : fault.method;
-    if (method === "InstantClone_Task") {
-      return new UnsupportedServerError(
-        `${operation} of ${resource}: this vCenter has no InstantClone_Task (MethodNotFound): Instant Clone needs vSphere 6.7 or later; upgrade vCenter to 6.7 or later, or set vsphereServer to one that is`,
-        { cause: error },
-      );
-    }
+    if (method === "InstantClone_Task") return instantCloneMissing(operation, resource, error);
   }
   if (fault.faultType === "NoPermission") {
     const privilege = typeof fault.detail.privilegeId === "string" ? fault.detail.privilegeId : "";
@@ -67,4 +71,11 @@ export function explainServerFault(error: unknown, operation: string, urn: strin
     );
   }
   return error;
+}
+
+function instantCloneMissing(operation: string, resource: string, cause: unknown): UnsupportedServerError {
+  return new UnsupportedServerError(
+    `${operation} of ${resource}: this vCenter has no InstantClone_Task (MethodNotFound): Instant Clone needs vSphere 6.7 or later; upgrade vCenter to 6.7 or later, or set vsphereServer to one that is`,
+    { cause },
+  );
 }
