@@ -5,8 +5,10 @@
 package main
 
 import (
+	"io/ioutil"
 	"net/http"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/vmware/govmomi/object"
@@ -217,6 +219,30 @@ func TestTheModesControlRejectsUnknownValues(t *testing.T) {
 	} {
 		if code := control(t, http.MethodPost, "/bonneville/modes", modes, nil); code != http.StatusBadRequest {
 			t.Fatalf("POST /bonneville/modes %v: want 400, got %d", modes, code)
+		}
+	}
+}
+
+func TestARequestHoldingAControlCharacterFailsWithInvalidRequest(t *testing.T) {
+	c := login(t)
+	ctx := testContext(t)
+	for _, name := range []string{"bad\x01name", "bad&#1;name", "bad&#x1F;name"} {
+		// The raw body: govmomi's encoder would escape or refuse these itself.
+		body := `<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body>` +
+			`<CreateFolder xmlns="urn:vim25"><_this type="Folder">` + c.ServiceContent.RootFolder.Value + `</_this><name>` + name + `</name></CreateFolder></soapenv:Body></soapenv:Envelope>`
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, sim.URL.String(), strings.NewReader(body))
+		req.Header.Set("Content-Type", "text/xml")
+		for _, cookie := range c.Client.Jar.Cookies(sim.URL) {
+			req.AddCookie(cookie)
+		}
+		res, err := controlClient.Do(req)
+		if err != nil {
+			t.Fatalf("POST: %v", err)
+		}
+		out, _ := ioutil.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusInternalServerError || !strings.Contains(string(out), "InvalidRequest") {
+			t.Fatalf("%q: want a SOAP fault InvalidRequest, got %d %s", name, res.StatusCode, out)
 		}
 	}
 }

@@ -23,6 +23,7 @@ import (
 	"net/http"
 	"os"
 	"reflect"
+	"regexp"
 	"strings"
 	"sync"
 
@@ -140,6 +141,12 @@ var serviceInstanceRef = types.ManagedObjectReference{Type: "ServiceInstance", V
 // bonnevilleRefuse answers calls the server would refuse before running them:
 // an unknown method, or a missing privilege. It returns true when it answered.
 func (f *bonnevilleFront) bonnevilleRefuse(w http.ResponseWriter, method string, body []byte) bool {
+	if bonnevilleHasXMLControlCharacter(body) {
+		// XML 1.0 (section 2.2, Char) allows no character below U+0020 but tab, LF and CR, raw or
+		// as a character reference; vCenter answers such a request with InvalidRequest.
+		f.answerSoapFault(w, method, &types.InvalidRequest{}, "The request is not well-formed XML: it holds a control character")
+		return true
+	}
 	mode := bonnevilleModesNow()
 	if method == "InstantClone_Task" && (mode.noInstantClone() || mode.hostAgent()) {
 		// A server without the method answers MethodNotFound naming the receiver and the method (the
@@ -458,4 +465,17 @@ func bonnevilleNicDifference(current, sent types.BaseVirtualDevice) string {
 		return "wakeOnLanEnabled"
 	}
 	return ""
+}
+
+// bonnevilleControlReference matches a character reference to U+0000-U+001F other than tab, LF, CR.
+var bonnevilleControlReference = regexp.MustCompile(`&#(?:[xX]0*(?:[0-8bBcCeEfF]|1[0-9a-fA-F])|0*(?:[0-8]|1[1-2]|1[4-9]|2[0-9]|3[01]));`)
+
+// bonnevilleHasXMLControlCharacter reports a character XML 1.0 does not allow.
+func bonnevilleHasXMLControlCharacter(body []byte) bool {
+	for _, b := range body {
+		if b < 0x20 && b != '\t' && b != '\n' && b != '\r' {
+			return true
+		}
+	}
+	return bonnevilleControlReference.Match(body)
 }
