@@ -408,7 +408,7 @@ func (p *ResourcePool) MoveIntoResourcePool(ctx *Context, req *types.MoveIntoRes
 
 // bonnevilleCheckWholeNics checks that each NIC edit of an instant clone
 // carries the source's whole device with only its backing and connection
-// changed, as govc's `vm.instantclone` sends it (cli/vm/instantclone.go takes the
+// changed, as govc's `vm.instantclone` sends it (govmomi govc/vm/instantclone.go takes the
 // device from the source's device list and replaces the backing). The API
 // reference only says device changes are "edits of VirtualEthernetCard"; what
 // vCenter answers for a partial device is not documented. The simulator
