@@ -2,7 +2,8 @@
  * Managed-object IDs of every form vCenter and govmomi's simulators write are IDs, never inventory
  * paths or names; names that merely contain a dash stay names.
  */
-import { looksLikeId, typeOfId } from "../../provider/src/vsphere";
+import { looksLikeId, objectKinds, typeOfId } from "../../provider/src/vsphere";
+import { sharedSim } from "../support/sim";
 
 describe("managed object IDs", () => {
   it.each([
@@ -43,4 +44,19 @@ describe("managed object IDs", () => {
   it("takes Type:value for an ID of that type", () => {
     expect(looksLikeId("Folder:group-54")).toBe(true);
   });
+});
+
+describe("resolving IDs", () => {
+  it("looks an ID up as an ID, the form the server writes included, never as a path", () =>
+    sharedSim().operator(async (client) => {
+      const root = (await client.find.datacenter()).vmFolder;
+      // This simulator writes folder IDs as folder-N; an ID resolves to itself.
+      expect(await client.find.resolve(root.value, objectKinds.folder, "vm")).toEqual(root);
+      // Forms this server does not write are still IDs: the failure names an ID, not a path.
+      for (const id of ["group-54", "group-v999", "group-h4"]) {
+        await expect(client.find.resolve(id, objectKinds.folder, "vm")).rejects.toThrow(
+          `no Folder with ID "${id}" exists`,
+        );
+      }
+    }));
 });
