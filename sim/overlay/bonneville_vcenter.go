@@ -416,6 +416,9 @@ func (p *ResourcePool) MoveIntoResourcePool(ctx *Context, req *types.MoveIntoRes
 // form vCenter's own clients send.
 func bonnevilleCheckWholeNics(devices []types.BaseVirtualDevice, edits []*types.VirtualDeviceConfigSpec) types.BaseMethodFault {
 	for i, e := range edits {
+		if _, nic := e.Device.(types.BaseVirtualEthernetCard); !nic {
+			continue // other allowed edits (file-backed serial ports) are not cards
+		}
 		var current types.BaseVirtualDevice
 		for _, d := range devices {
 			if d.GetVirtualDevice().Key == e.Device.GetVirtualDevice().Key {
