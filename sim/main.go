@@ -254,6 +254,7 @@ func serve(cfg config) (*instance, error) {
 		closeAll()
 		return nil, fmt.Errorf("seed inventory: %w", err)
 	}
+	simulator.ApplyBonnevilleModes()
 
 	u := *server.URL
 	u.User = nil

@@ -8,6 +8,7 @@ import { UNKNOWN, containsUnknown } from "./resources/resource";
 import type { VSphereConnectionOptions } from "./vsphere";
 // The URL rules live in the client; this module stays light to keep plugin start-up fast.
 import { sdkUrl } from "./vsphere/sdk-url";
+import { describeUnencodable, firstUnencodableCharacter } from "./vsphere/soap/xml-characters";
 
 /** Name of the Pulumi package; config keys are `bonneville:<key>`. */
 export const PACKAGE_NAME = "bonneville";
@@ -238,6 +239,11 @@ function parseConfigValue(
     case "password":
     case "datacenter": {
       if (typeof value !== "string" || value.length === 0) return fail("a non-empty string");
+      const found = firstUnencodableCharacter(value);
+      if (found) {
+        failures.push({ property: key, reason: `${source} ${describeUnencodable(found)}` });
+        return undefined;
+      }
       return value;
     }
   }

@@ -43,10 +43,11 @@ func (vm *VirtualMachine) InstantCloneTask(ctx *Context, req *types.InstantClone
 		if vm.Runtime.PowerState != types.VirtualMachinePowerStatePoweredOn {
 			return nil, &types.InvalidState{}
 		}
+		folder := vm.bonnevilleInstantCloneFolder(spec.Location.Folder)
 		return vm.bonnevilleClone(ctx, bonnevilleCloneRequest{
 			name:     spec.Name,
-			folder:   spec.Location.Folder,
-			location: spec.Location,
+			folder:   &folder,
+			location: bonnevilleInstantCloneLocation(spec.Location),
 			config:   spec.Config,
 			biosUUID: spec.BiosUuid,
 			powerOn:  true,
@@ -158,6 +159,11 @@ func (vm *VirtualMachine) bonnevilleClone(ctx *Context, r bonnevilleCloneRequest
 	// the source now, so a bad edit fails the task before any VM exists.
 	if fault := bonnevilleCheckNicEdits(vm.Config.Hardware.Device, nicEdits); fault != nil {
 		return nil, fault
+	}
+	if r.instant {
+		if fault := bonnevilleCheckWholeNics(vm.Config.Hardware.Device, nicEdits); fault != nil {
+			return nil, fault
+		}
 	}
 
 	config := types.VirtualMachineConfigSpec{

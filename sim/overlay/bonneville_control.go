@@ -119,6 +119,7 @@ func (f *bonnevilleFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusBadRequest)
 		return
 	}
+	bonnevilleRecordRequest(body)
 	method := ""
 	if m := bonnevilleMethodName.FindSubmatch(body); m != nil {
 		method = string(m[1])
@@ -148,6 +149,9 @@ func (f *bonnevilleFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	if f.bonnevilleRefuse(w, method, body) {
+		return
+	}
 	if routed, ok := bonnevilleRouted[method]; ok {
 		body = bonnevilleRoutedTag(method).ReplaceAll(body, []byte("${1}"+routed))
 	}
@@ -335,6 +339,10 @@ func (f *bonnevilleFront) control(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]bool{"reset": true})
 	case r.URL.Path == "/bonneville/guest/rpc" && r.Method == http.MethodPost:
 		bonnevilleGuestControl(w, r)
+	case strings.HasPrefix(r.URL.Path, "/bonneville/requests"):
+		bonnevilleRequestsControl(w, r)
+	case r.URL.Path == "/bonneville/modes":
+		bonnevilleModesControl(w, r)
 	case r.URL.Path == "/bonneville/inventory" && r.Method == http.MethodGet:
 		writeJSON(w, http.StatusOK, bonnevilleInventory())
 	default:

@@ -25,6 +25,7 @@ import type {
   ResourceSchema,
 } from "./resource";
 import { UNKNOWN, containsUnknown, isUnknown } from "./resource";
+import { unencodableInputs } from "./unencodable-inputs";
 
 /** Extra-config keys Bonneville writes outside `guestinfo.` (the guest cannot read or change them). */
 export const MANAGED_KEY = "bonneville.managed";
@@ -541,5 +542,6 @@ export function startCheck(
   });
   const checker = new InputChecker(inputs);
   checker.noUnknownKeys(schema, news);
+  checker.refuseUnencodable(unencodableInputs(inputs));
   return { inputs, checker };
 }

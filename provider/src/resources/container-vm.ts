@@ -59,6 +59,13 @@ import {
 } from "./guest-contract";
 import { guestinfoSizeFailures } from "./guestinfo-size";
 import { nicPlan } from "./parent-template";
+import {
+  placementFolders,
+  placementPaths,
+  settlePlacement,
+  vmNamedIn,
+  type WantedPlacement,
+} from "./placement";
 import type {
   CheckInfo,
   CheckResult,
@@ -382,7 +389,10 @@ async function create(
     ctx.progress(
       `adopting ${adopted.name} (${adopted.ref.value}), made for this resource by an earlier interrupted create`,
     );
-    return finishCreate(ctx, new VirtualMachine(client, adopted.ref), inputs, 0, true);
+    return finishCreate(ctx, new VirtualMachine(client, adopted.ref), inputs, 0, true, undefined, {
+      folder,
+      pool,
+    });
   }
 
   const networks = parent.nics.map((nic, i) => ({
@@ -418,16 +428,19 @@ async function create(
     );
   } catch (error) {
     release();
-    const explained = await explainCloneFailure(client, error, parent, name, folder, ctx.urn, digest);
+    const explained = await explainCloneFailure(client, error, parent, name, folder, ctx, digest);
     if (explained instanceof MoRef) {
       ctx.progress(
         `adopting ${name} (${explained.value}), made for this resource by an earlier interrupted create`,
       );
-      return finishCreate(ctx, new VirtualMachine(client, explained), inputs, 0, true);
+      return finishCreate(ctx, new VirtualMachine(client, explained), inputs, 0, true, undefined, {
+        folder,
+        pool,
+      });
     }
     throw explained;
   }
-  return finishCreate(ctx, vm, inputs, seconds(Date.now() - started), false, extraConfig);
+  return finishCreate(ctx, vm, inputs, seconds(Date.now() - started), false, extraConfig, { folder, pool });
 }
 
 async function adoptable(
@@ -457,7 +470,7 @@ async function explainCloneFailure(
   parent: ParentShape,
   name: string,
   folder: MoRef | undefined,
-  urn: string,
+  { urn, config: { datacenter } }: OperationContext,
   digest: string,
 ): Promise<unknown> {
   // Returns the error to throw, or the VM to adopt (a same-named VM this resource made earlier).
@@ -474,9 +487,7 @@ async function explainCloneFailure(
     ]);
   }
   if (isVimFault(error, "DuplicateName")) {
-    const holder = folder
-      ? (await client.find.children(folder, "VirtualMachine")).find((c) => c.name === name)
-      : undefined;
+    const holder = await vmNamedIn(client, name, await placementFolders(client, datacenter, folder));
     if (holder) {
       const extra = extraConfigOf(
         (await new VirtualMachine(client, holder.ref).read(["config.extraConfig"]))?.["config.extraConfig"],
@@ -502,6 +513,7 @@ async function finishCreate(
   cloneSeconds: number,
   adopted = false,
   written?: Readonly<Record<string, string>>,
+  placement: WantedPlacement = {},
 ): Promise<{ id: string; outputs: PropertyMap }> {
   try {
     if (adopted) await settleAdopted(ctx, vm, inputs);
@@ -517,7 +529,8 @@ async function finishCreate(
       );
     const info = written && !waited ? await freshCloneInfo(vm, inputs, written) : await vm.info();
     if (!info) throw new BonnevilleError(`${vm.id} vanished right after it was created`);
-    return { id: vm.id, outputs: outputsOf(inputs, info, cloneSeconds) };
+    const placed = await settlePlacement(ctx, vm, info, placement);
+    return { id: vm.id, outputs: outputsOf(inputs, placed, cloneSeconds) };
   } catch (error) {
     const info = await vm.info().catch(() => undefined);
     const partial = info ? outputsOf(inputs, info, cloneSeconds) : { ...inputs, vmId: vm.id };
@@ -536,7 +549,13 @@ async function freshCloneInfo(
   inputs: PropertyMap,
   written: Readonly<Record<string, string>>,
 ): Promise<VirtualMachineInfo | undefined> {
-  const info = await vm.info(["config.uuid", "config.hardware.device", "runtime.powerState", "runtime.host"]);
+  const info = await vm.info([
+    "config.uuid",
+    "config.hardware.device",
+    "runtime.powerState",
+    "runtime.host",
+    ...placementPaths,
+  ]);
   return info && { ...info, name: String(inputs.name), extraConfig: new Map(Object.entries(written)) };
 }
 

@@ -13,3 +13,4 @@ export { containerHost, CONTAINER_HOST_TOKEN } from "./container-host";
 export { parentTemplate, PARENT_TEMPLATE_TOKEN } from "./parent-template";
 export { containerVm, CONTAINER_VM_TOKEN } from "./container-vm";
 export { withoutSameObjectReplacements } from "./common";
+export { explainServerFault, MissingPrivilegeError, UnsupportedServerError } from "./server-faults";

@@ -12,11 +12,22 @@ export const VSPHERE_NAME_MAX = 80;
 /** Collects failures while reading inputs. */
 export class InputChecker {
   readonly failures: CheckFailure[] = [];
+  /** Properties already failed for characters vSphere cannot carry: one reason each is enough. */
+  private readonly unencodable = new Set<string>();
 
   constructor(private readonly inputs: PropertyMap) {}
 
   fail(property: string, reason: string): void {
+    if (this.unencodable.has(property)) return;
     this.failures.push({ property, reason });
+  }
+
+  /** Records failures of properties holding characters vSphere cannot carry (see unencodable-inputs.ts). */
+  refuseUnencodable(failures: readonly CheckFailure[]): void {
+    for (const f of failures) {
+      this.failures.push(f);
+      this.unencodable.add(f.property);
+    }
   }
 
   /** Rejects keys the schema does not define (typos would otherwise be ignored silently). */

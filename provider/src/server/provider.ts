@@ -16,6 +16,7 @@ import {
   type ResourceType,
 } from "../resources/resource";
 import { BonnevilleError, ResourceInitError, ValidationError } from "../resources/errors";
+import { explainServerFault } from "../resources/server-faults";
 import { withoutSameObjectReplacements } from "../resources/common";
 import type { VSphereClient, VSphereConnectionOptions } from "../vsphere";
 import {
@@ -377,7 +378,8 @@ export class ProviderService {
     const operation = this.operations.begin(name, urn, timeoutSeconds);
     try {
       return await body(this.context(urn, operation));
-    } catch (error) {
+    } catch (caught) {
+      const error = explainServerFault(caught, name, urn);
       if (isResourceInitError(error)) {
         const message = this.options.redactor.redact(
           `${name} of ${urn} made ${error.id} but it did not finish initialising: ${error.reasons.join("; ")}`,

@@ -222,6 +222,8 @@ export function describeFault(type: string, serverMessage: string, detail: Recor
   if (typeof detail.invalidProperty === "string" && detail.invalidProperty)
     extra.push(`property ${detail.invalidProperty}`);
   if (typeof detail.property === "string" && detail.property) extra.push(`property ${detail.property}`);
+  if (typeof detail.privilegeId === "string" && detail.privilegeId)
+    extra.push(`privilege ${detail.privilegeId}`);
   const obj = detail.obj ?? detail.object;
   if (obj && typeof obj === "object" && "value" in obj) extra.push(`object ${String((obj as MoRef).value)}`);
   const text = serverMessage && !/^\*?types\./.test(serverMessage) ? serverMessage : (known ?? type);

@@ -2,9 +2,16 @@
 export * from "./types";
 export * from "./faults";
 export { VSphereClient, type VSphereConnectionOptions } from "./client";
+export { NotVCenterError, requireVCenter, type ServerAbout } from "./vcenter-only";
 export { sdkUrl } from "./sdk-url";
 export { CallCounter } from "./soap/call-counter";
 export { XsdValue, list, type DataObject } from "./soap/xml";
+export {
+  describeUnencodable,
+  firstUnencodableCharacter,
+  UnencodableCharacterError,
+  type UnencodableCharacter,
+} from "./soap/xml-characters";
 export { normaliseThumbprint, presentedThumbprint } from "./soap/transport";
 export type { ObjectContent, ViewQuery } from "./property-collector";
 export {

@@ -7,6 +7,7 @@ import { SoapClient, serviceInstance, type CallOptions } from "./soap/client";
 import type { SoapTransport } from "./soap/transport";
 import type { DataObject } from "./soap/xml";
 import { MoRef } from "./types";
+import { requireVCenter } from "./vcenter-only";
 
 /** Methods that only read, so a call lost to a dropped connection may be sent again. */
 const retriableReads = new Set([
@@ -35,7 +36,13 @@ export interface ServiceContent {
   readonly searchIndex: MoRef;
   readonly taskManager: MoRef;
   readonly customFieldsManager?: MoRef;
-  readonly about: { readonly apiVersion: string; readonly fullName: string; readonly instanceUuid?: string };
+  readonly about: {
+    /** `VirtualCenter`, or `HostAgent` for an ESXi host (refused: see vcenter-only.ts). */
+    readonly apiType: string;
+    readonly apiVersion: string;
+    readonly fullName: string;
+    readonly instanceUuid?: string;
+  };
 }
 
 export interface Credentials {
@@ -78,12 +85,14 @@ export class Session {
         taskManager: raw.taskManager as MoRef,
         ...(raw.customFieldsManager ? { customFieldsManager: raw.customFieldsManager as MoRef } : {}),
         about: {
+          apiType: String(about.apiType ?? ""),
           apiVersion: String(about.apiVersion ?? ""),
           fullName: String(about.fullName ?? ""),
           ...(about.instanceUuid ? { instanceUuid: String(about.instanceUuid) } : {}),
         },
       };
     }
+    requireVCenter(this.transport.sessionHost, this.content.about);
     return this.content;
   }
 

@@ -28,24 +28,39 @@ export interface OptionValue {
   readonly value: string;
 }
 
-/** The IDs of managed objects begin with a type-specific prefix; maps prefix → vim25 type. */
+/**
+ * The IDs of managed objects begin with a type-specific prefix; maps prefix → vim25 type. vCenter
+ * writes `group-d1` (root), `group-v3` (VMs), `group-h4` (hosts), `group-n5` (networks), `group-s6`
+ * (datastores) and `group-p7` (datastore clusters) for folders, `domain-c7` for clusters,
+ * `domain-s9` for stand-alone hosts and `resgroup-v10` for vApps; govmomi's simulators write
+ * `group-54` or `folder-3` for folders, `clustercomputeresource-5`, `virtualapp-8`, and so on (the
+ * lower-cased type name, simulator/registry.go). Every such form is an ID, never a path or a name.
+ */
 const idPrefixes: readonly (readonly [RegExp, string])[] = [
   [/^vm-\d+$/, "VirtualMachine"],
-  [/^resgroup-(v)?\d+$/, "ResourcePool"],
-  [/^group-[dvhns]\d+$/, "Folder"],
+  [/^resgroup-v\d+$/, "VirtualApp"],
+  [/^resgroup-\d+$/, "ResourcePool"],
+  [/^resourcepool-\d+$/, "ResourcePool"],
+  [/^virtualapp-\d+$/, "VirtualApp"],
+  [/^group-p\d+$/, "StoragePod"],
+  [/^group-[dvhns]?\d+$/, "Folder"],
   [/^folder-\d+$/, "Folder"],
   [/^domain-c\d+$/, "ClusterComputeResource"],
   [/^clustercomputeresource-\d+$/, "ClusterComputeResource"],
   [/^domain-s\d+$/, "ComputeResource"],
   [/^computeresource-\d+$/, "ComputeResource"],
   [/^host-\d+$/, "HostSystem"],
+  [/^hostsystem-\d+$/, "HostSystem"],
   [/^datastore-\d+$/, "Datastore"],
+  [/^storagepod-\d+$/, "StoragePod"],
   [/^dvportgroup-\d+$/, "DistributedVirtualPortgroup"],
+  [/^distributedvirtualportgroup-\d+$/, "DistributedVirtualPortgroup"],
   [/^dvs-\d+$/, "VmwareDistributedVirtualSwitch"],
+  [/^network-o\d+$/, "OpaqueNetwork"],
+  [/^opaquenetwork-\d+$/, "OpaqueNetwork"],
   [/^network-\d+$/, "Network"],
   [/^datacenter-\d+$/, "Datacenter"],
   [/^task-\d+$/, "Task"],
-  [/^resourcepool-\d+$/, "ResourcePool"],
 ];
 
 /** The vim25 type an object ID's prefix implies (`vm-12` → VirtualMachine), or undefined. */

@@ -17,6 +17,11 @@ export class Folder extends ManagedObject {
     return new Folder(this.client, ref);
   }
 
+  /** Moves entities (VMs into a VM folder) into this folder (MoveIntoFolder_Task) and waits. */
+  moveInto(entities: readonly MoRef[], options: CallOptions = {}): Promise<unknown> {
+    return this.client.runTask("MoveIntoFolder_Task", this.ref, { list: [...entities] }, options);
+  }
+
   /** Name, parent and children; undefined when the folder is gone. */
   async info(): Promise<FolderInfo | undefined> {
     const p = await this.props(["name", "parent", "childEntity"]);

@@ -49,6 +49,11 @@ function allocation(raw: unknown): Allocation {
 }
 
 export class ResourcePool extends ManagedObject {
+  /** Moves VMs (of this pool's cluster) into this pool (MoveIntoResourcePool). */
+  async moveInto(vms: readonly MoRef[], options: CallOptions = {}): Promise<void> {
+    await this.client.invoke("MoveIntoResourcePool", this.ref, { list: [...vms] }, options);
+  }
+
   /** Creates a child pool (CreateResourcePool). */
   async createChild(
     name: string,

@@ -5,6 +5,7 @@ import { VSphereError } from "../faults";
 import { MoRef } from "../types";
 import { ManagedObject } from "./managed-object";
 import { nicBacking, type NetworkTarget } from "./network";
+import { wholeNicEdit } from "./nic-edit";
 
 /** One network card as the VM's device list has it. */
 export interface NicInfo {
@@ -14,6 +15,8 @@ export interface NicInfo {
   readonly macAddress: string;
   /** The network the card is on: a port group reference (resolved from the backing). */
   readonly network: MoRef | undefined;
+  /** The whole device as vSphere reported it (an edit sends it back with a new backing). */
+  readonly device: Readonly<Record<string, unknown>>;
 }
 
 export type PowerState = "poweredOn" | "poweredOff" | "suspended";
@@ -75,17 +78,7 @@ function relocateSpec(location: CloneLocation): DataObject {
     deviceChange.push({
       $type: "VirtualDeviceConfigSpec",
       operation: "edit",
-      device: {
-        $type: nic.deviceType,
-        key,
-        backing: nicBacking(target),
-        connectable: {
-          $type: "VirtualDeviceConnectInfo",
-          startConnected: true,
-          allowGuestControl: true,
-          connected: true,
-        },
-      },
+      device: wholeNicEdit({ key, ...nic.device, $type: nic.deviceType }, nicBacking(target)),
     });
   }
   return {
@@ -117,6 +110,7 @@ export function nicsOf(devices: unknown): NicInfo[] {
       deviceType: String(d.$type ?? "VirtualEthernetCard"),
       macAddress: String(d.macAddress ?? ""),
       network: networkOfBacking(d.backing as Record<string, unknown> | undefined),
+      device: d,
     });
   }
   return nics;

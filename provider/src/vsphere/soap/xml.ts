@@ -6,6 +6,7 @@
  */
 import { XMLBuilder, XMLParser } from "fast-xml-parser";
 import { MoRef } from "../types";
+import { firstUnencodableCharacter, UnencodableCharacterError } from "./xml-characters";
 
 /** A vim25 data object: `$type` names its type when the wire needs `xsi:type`. Field order is wire order. */
 export interface DataObject {
@@ -47,25 +48,38 @@ const parser = new XMLParser({
 
 type BuilderNode = Record<string, unknown> | string;
 
-function toBuilderNode(value: unknown): BuilderNode | BuilderNode[] | undefined {
+/** A string for the wire, refused (naming the method and where) when XML 1.0 cannot carry it. */
+function wireText(text: string, method: string, path: string): string {
+  const found = firstUnencodableCharacter(text);
+  if (found) throw new UnencodableCharacterError(method, path, found);
+  return text;
+}
+
+function toBuilderNode(
+  value: unknown,
+  method: string,
+  path: string,
+): BuilderNode | BuilderNode[] | undefined {
   if (value === undefined || value === null) return undefined;
-  if (value instanceof MoRef) return { "@_type": value.type, "#text": value.value };
-  if (value instanceof XsdValue) return { "@_xsi:type": value.xsdType, "#text": String(value.value) };
-  if (typeof value === "string") return value;
+  if (value instanceof MoRef)
+    return { "@_type": wireText(value.type, method, path), "#text": wireText(value.value, method, path) };
+  if (value instanceof XsdValue)
+    return { "@_xsi:type": value.xsdType, "#text": wireText(String(value.value), method, path) };
+  if (typeof value === "string") return wireText(value, method, path);
   if (typeof value === "number" || typeof value === "boolean" || typeof value === "bigint")
     return String(value);
   if (Array.isArray(value)) {
     return value
-      .map((v) => toBuilderNode(v))
+      .map((v, i) => toBuilderNode(v, method, `${path}[${i}]`))
       .filter((v): v is BuilderNode => v !== undefined && !Array.isArray(v));
   }
   if (typeof value === "object") {
     const node: Record<string, unknown> = {};
     const obj = value as DataObject;
-    if (obj.$type) node["@_xsi:type"] = obj.$type;
+    if (obj.$type) node["@_xsi:type"] = wireText(obj.$type, method, `${path} (xsi:type)`);
     for (const [k, v] of Object.entries(obj)) {
       if (k === "$type") continue;
-      const child = toBuilderNode(v);
+      const child = toBuilderNode(v, method, path ? `${path}.${k}` : k);
       if (child === undefined) continue;
       if (Array.isArray(child) && child.length === 0) continue;
       node[k] = child;
@@ -75,11 +89,17 @@ function toBuilderNode(value: unknown): BuilderNode | BuilderNode[] | undefined 
   throw new TypeError(`cannot encode ${typeof value} for SOAP`);
 }
 
-/** Builds the SOAP envelope of one vim25 method call. Arguments are in wire order. */
+/**
+ * Builds the SOAP envelope of one vim25 method call. Arguments are in wire order. A string that XML
+ * 1.0 cannot carry (a control character other than tab, LF, CR) is an {@link UnencodableCharacterError}.
+ */
 export function encodeRequest(method: string, thisRef: MoRef, args: DataObject): string {
-  const body: Record<string, unknown> = { "@_xmlns": "urn:vim25", _this: toBuilderNode(thisRef) };
+  const body: Record<string, unknown> = {
+    "@_xmlns": "urn:vim25",
+    _this: toBuilderNode(thisRef, method, "_this"),
+  };
   for (const [k, v] of Object.entries(args)) {
-    const child = toBuilderNode(v);
+    const child = toBuilderNode(v, method, k);
     if (child !== undefined && !(Array.isArray(child) && child.length === 0)) body[k] = child;
   }
   const envelope = {

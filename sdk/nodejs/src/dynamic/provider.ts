@@ -512,10 +512,12 @@ function hostError(
   state: ProcessState,
   operation: string,
   urn: string | undefined,
-  error: unknown,
+  raw: unknown,
   extras?: Extras,
 ): Error {
   const { pkg, redactor } = state;
+  // An ESXi host, a vCenter before 6.7 or a missing privilege: said in words that name the resource.
+  const error = urn ? pkg.explainServerFault(raw, operation, urn) : raw;
   const where = urn ? `${operation} of ${urn}` : operation;
   if (extras && pkg.isResourceInitError(error)) {
     const reasons = error.reasons.map((reason) => redactor.redact(reason));
