@@ -13,6 +13,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"errors"
 	"fmt"
 	"log"
 	"math/big"
@@ -172,6 +173,28 @@ func seed(ctx context.Context, u *url.URL) error {
 	return vm.MarkAsTemplate(ctx)
 }
 
+// errPortTaken: the configured port is in use (the simulator's own listener would panic).
+type errPortTaken struct{ host, port string }
+
+func (e errPortTaken) Error() string {
+	return fmt.Sprintf("port %s on %s is taken: set BONNEVILLE_SIM_PORT to a free port, or BONNEVILLE_SIM_PORT=0 to pick one", e.port, e.host)
+}
+
+// portFree checks that the port can be listened on (port 0 always can).
+func portFree(host, port string) error {
+	if port == "0" {
+		return nil
+	}
+	l, err := net.Listen("tcp", net.JoinHostPort(host, port))
+	if err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return errPortTaken{host, port}
+		}
+		return fmt.Errorf("listen on %s: %w", net.JoinHostPort(host, port), err)
+	}
+	return l.Close()
+}
+
 // config is what a simulator instance is started with.
 type config struct {
 	Host, Port     string
@@ -231,6 +254,11 @@ func serve(cfg config) (*instance, error) {
 	model.App = 0
 	if err := model.Create(); err != nil {
 		return nil, fmt.Errorf("create model: %w", err)
+	}
+
+	if err := portFree(cfg.Host, cfg.Port); err != nil {
+		model.Remove()
+		return nil, err
 	}
 
 	cert, err := selfSignedCertificate(cfg.Host)

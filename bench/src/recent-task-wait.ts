@@ -1,9 +1,8 @@
 /**
- * Reproduces, deterministically, the stall found by the fleet benchmark's 500-VM deletes: vCenter (and
- * the simulator) keep only the latest 200 tasks in TaskManager.recentTask, which is what the shared
- * task waiter's filter follows. A wait that begins for a task already pushed off that list is never
- * reported by a poll; the waiter reads such a task only after two polls, and the second of them, with
- * nothing left to report, runs for the whole long-poll limit (20 s by default).
+ * Times a wait for a task pushed off TaskManager.recentTask: vCenter (and the simulator) keep only
+ * the latest 200 tasks there. The shared task waiter once followed that list, and such a wait
+ * stalled for a whole long poll (found by the fleet benchmark's 500-VM deletes); it now follows a
+ * ListView of the awaited tasks, so the task is reported as it enters the view.
  *
  *   npx ts-node --transpile-only bench/src/recent-task-wait.ts [PROVIDER_DIR]
  *

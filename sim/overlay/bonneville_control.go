@@ -43,6 +43,11 @@ type BonnevilleFaultRule struct {
 	// do the work this long after (as vCenter does), instead of inside the call.
 	// Every call of the method; InstantClone_Task and CloneVM_Task honour it.
 	TaskDelayMs int `json:"taskDelayMs,omitempty"`
+	// MissUpdates (with Method "WaitForUpdatesEx") makes the property
+	// collector miss notifications: changes found while the rule holds are
+	// taken as reported but never sent, as vCenter has missed them (vic #7098).
+	// Count caps the polls that miss some.
+	MissUpdates bool `json:"missUpdates,omitempty"`
 
 	hits int
 }
@@ -102,6 +107,7 @@ func InstallBonneville(svc *Service, server *Server) {
 	server.Config.Handler = front
 	bonnevilleInstalled = front
 	Map.AddHandler(bonnevilleGuests)
+	bonnevilleStartTools()
 }
 
 func (f *bonnevilleFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {

@@ -45,9 +45,13 @@ func (pc *PropertyCollector) bonnevilleDiff(ctx *Context) ([]types.PropertyFilte
 		if !ok {
 			continue
 		}
-		res, fault := pc.collect(ctx, &types.RetrievePropertiesEx{SpecSet: []types.PropertyFilterSpec{filter.Spec}})
+		spec, recent, pinned := bonnevilleRecentTaskSpec(ctx, ref, filter.Spec)
+		res, fault := pc.collect(ctx, &types.RetrievePropertiesEx{SpecSet: []types.PropertyFilterSpec{spec}})
 		if fault != nil {
 			return nil, fault
+		}
+		if pinned {
+			bonnevillePinRecentTaskValue(res, recent)
 		}
 		now := bonnevilleSeen{}
 		for _, o := range res.Objects {
@@ -122,6 +126,7 @@ func (pc *PropertyCollector) BonnevilleWaitForUpdatesEx(ctx *Context, r *types.W
 		bonnevilleWaitMu.Lock()
 		for _, f := range pc.Filter {
 			delete(bonnevilleWaitSeen, f)
+			bonnevilleForgetRecentTask(f)
 		}
 		bonnevilleWaitMu.Unlock()
 		ctx.Map.AddHandler(pc) // collect change notices, to know when to look again
@@ -143,6 +148,9 @@ func (pc *PropertyCollector) BonnevilleWaitForUpdatesEx(ctx *Context, r *types.W
 			return body, true
 		}
 		if len(set) > 0 {
+			if bonnevilleMissUpdates() {
+				return nil, false
+			}
 			return respond(set), true
 		}
 		return nil, false
@@ -179,4 +187,21 @@ func (pc *PropertyCollector) BonnevilleWaitForUpdatesEx(ctx *Context, r *types.W
 			}
 		}
 	}
+}
+
+// bonnevilleMissUpdates: a MissUpdates rule holds for this poll's changes (they are lost).
+func bonnevilleMissUpdates() bool {
+	f := bonnevilleInstalled
+	if f == nil {
+		return false
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	rule := f.rules["WaitForUpdatesEx"]
+	if rule == nil || !rule.MissUpdates || (rule.Count > 0 && rule.hits >= rule.Count) {
+		return false
+	}
+	rule.hits++
+	f.injected["WaitForUpdatesEx"]++
+	return true
 }

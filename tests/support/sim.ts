@@ -28,6 +28,8 @@ export interface FaultRule {
   readonly count?: number;
   /** A `*_Task` call answers at once with its task, queued, and does its work this much later (InstantClone_Task). */
   readonly taskDelayMs?: number;
+  /** With method `WaitForUpdatesEx`: the property collector misses the notifications (count: polls hit). */
+  readonly missUpdates?: boolean;
 }
 
 export interface SimInventoryVM {

@@ -1,7 +1,7 @@
 /** What every handler shares: the host view, the created containers, the image records, the locks. */
 import type { ContainerHostView } from "./container-host-view";
 import type { CreatedContainers, NameLocks } from "./created-containers";
-import type { ImageRecords } from "./images";
+import type { ImageRecords } from "./image-records";
 
 export interface DockerEndpoint {
   readonly host: ContainerHostView;

@@ -10,78 +10,15 @@ import { imageReference } from "../resources/validation";
 import type { ContainerVmView } from "./container-host-view";
 import type { CreatedContainer } from "./created-containers";
 import type { DockerEndpoint } from "./endpoint";
+import { imageName, type ImageName } from "./image-name";
 import { badRequest, conflict, notFound, notSupported } from "./errors";
 import { parseFilters } from "./filters";
 import { booleanParam, json, startJsonStream } from "./http";
 import { imageIdOf, shortId } from "./identity";
 import type { Router } from "./routing";
 
-/** A reference in full (`docker.io/library/nginx:1.27`) and familiar (`nginx:1.27`) form. */
-export interface ImageName {
-  readonly full: string;
-  readonly familiar: string;
-}
-
-/**
- * Normalises a reference as Docker does: the default registry `docker.io`, `library/` for its
- * official images, and the tag `latest` when neither tag nor digest is given.
- */
-export function imageName(reference: string): ImageName {
-  let rest = reference;
-  let digest = "";
-  const at = rest.indexOf("@");
-  if (at >= 0) {
-    digest = rest.slice(at);
-    rest = rest.slice(0, at);
-  }
-  let tag = "";
-  const colon = rest.lastIndexOf(":");
-  if (colon > rest.lastIndexOf("/")) {
-    tag = rest.slice(colon + 1);
-    rest = rest.slice(0, colon);
-  }
-  const slash = rest.indexOf("/");
-  const first = slash >= 0 ? rest.slice(0, slash) : "";
-  const hasRegistry = slash >= 0 && (first.includes(".") || first.includes(":") || first === "localhost");
-  let registry = "docker.io";
-  let path = rest;
-  if (hasRegistry) {
-    registry = first;
-    path = rest.slice(slash + 1);
-  } else if (!rest.includes("/")) {
-    path = `library/${rest}`;
-  }
-  const suffix = `${tag ? `:${tag}` : digest ? "" : ":latest"}${digest}`;
-  const full = `${registry}/${path}${suffix}`;
-  const familiarPath =
-    registry === "docker.io" ? path.replace(/^library\/(?=[^/]+$)/, "") : `${registry}/${path}`;
-  return { full, familiar: `${familiarPath}${suffix}` };
-}
-
-interface ImageRecord {
-  readonly name: ImageName;
-  readonly recorded: Date;
-}
-
-/** The references recorded by pulls in this process. */
-export class ImageRecords {
-  private readonly byFull = new Map<string, ImageRecord>();
-
-  record(reference: string): ImageRecord {
-    const name = imageName(reference);
-    let found = this.byFull.get(name.full);
-    if (!found) this.byFull.set(name.full, (found = { name, recorded: new Date() }));
-    return found;
-  }
-
-  forget(name: ImageName): boolean {
-    return this.byFull.delete(name.full);
-  }
-
-  all(): ImageRecord[] {
-    return [...this.byFull.values()];
-  }
-}
+export { imageName, type ImageName } from "./image-name";
+export { ImageRecords } from "./image-records";
 
 /** One image as `docker images` shows it. */
 interface ImageEntry {

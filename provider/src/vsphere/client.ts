@@ -27,6 +27,11 @@ export interface VSphereConnectionOptions {
   readonly thumbprint?: string;
   /** Longest single task-wait poll, seconds. Default 20. */
   readonly maxWaitSeconds?: number;
+  /**
+   * While tasks are awaited, a poll that reports nothing this long after the last direct read of
+   * them reads them directly (vCenter can miss notifications), seconds. Default 60.
+   */
+  readonly taskRereadSeconds?: number;
   /** Longest silence on one call before it fails as unreachable, seconds. Default 300. */
   readonly requestTimeoutSeconds?: number;
 }
@@ -50,7 +55,10 @@ export class VSphereClient {
     });
     this.session = new Session(transport, { user: options.user, password: options.password });
     this.properties = new PropertyReader(this.session);
-    this.tasks = new TaskWaiter(this.session, this.properties, options.maxWaitSeconds ?? 20);
+    this.tasks = new TaskWaiter(this.session, this.properties, {
+      ...(options.maxWaitSeconds !== undefined ? { maxWaitSeconds: options.maxWaitSeconds } : {}),
+      ...(options.taskRereadSeconds !== undefined ? { rereadSeconds: options.taskRereadSeconds } : {}),
+    });
     this.waits = new PropertyWaiter(this.session);
     this.find = new Finder(this);
   }

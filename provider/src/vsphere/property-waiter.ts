@@ -4,11 +4,19 @@
  * one private collector and filter per wait, WaitForUpdatesEx until the
  * condition holds, no sleeps. Used for the few long waits (parents, `waitForIp`);
  * task completion has its own shared waiter.
+ *
+ * Updates are not trusted alone: vCenter has been seen to miss
+ * property-collector notifications (vmware/vic #7098), so every `rereadEveryMs`
+ * the wait reads the properties directly, in one call. An update that changes
+ * only keys VMware Tools publishes on its own (`guestinfo.appInfo`,
+ * `guestinfo.vmtools.*`, refreshed while Tools run) is no news: the condition
+ * is not asked again for it, and it costs no read.
  */
 import { cancellation, isVimFault, VSphereError } from "./faults";
 import type { Session } from "./session";
 import { list, type DataObject } from "./soap/xml";
 import type { MoRef } from "./types";
+import { withoutToolsKeys } from "./tools-keys";
 
 /** How a property wait ends early. */
 export interface PropertyWaitOptions {
@@ -18,6 +26,8 @@ export interface PropertyWaitOptions {
   /** Called about every `progressEveryMs` while waiting, with the milliseconds waited so far. */
   readonly onProgress?: (waitedMs: number, props: Readonly<Record<string, unknown>>) => void;
   readonly progressEveryMs?: number;
+  /** Read the properties directly this often (missed notifications), milliseconds. Default 60000. */
+  readonly rereadEveryMs?: number;
 }
 
 /** The condition did not hold before the wait's timeout. */
@@ -51,7 +61,9 @@ export class PropertyWaiter {
     const started = Date.now();
     const deadline = options.timeoutMs !== undefined ? started + options.timeoutMs : Infinity;
     const progressEvery = options.progressEveryMs ?? 10_000;
+    const rereadEvery = options.rereadEveryMs ?? 60_000;
     let nextProgress = started + progressEvery;
+    let nextReread = started + rereadEvery;
     const content = await this.session.serviceContent();
     const spec: DataObject = {
       $type: "PropertyFilterSpec",
@@ -82,7 +94,15 @@ export class PropertyWaiter {
       return { pc, generation };
     };
     let collector = await open();
-    const props: Record<string, unknown> = {};
+    let props: Record<string, unknown> = {};
+    /** What the condition last saw, without Tools' own keys: an update that leaves it unchanged is no news. */
+    let asked: string | undefined;
+    const news = (): boolean => {
+      const seen = JSON.stringify(relevant(props));
+      if (seen === asked) return false;
+      asked = seen;
+      return true;
+    };
     try {
       let version = "";
       for (;;) {
@@ -95,7 +115,7 @@ export class PropertyWaiter {
           );
         }
         const untilProgress = options.onProgress ? nextProgress - now : Infinity;
-        const waitMs = Math.max(1000, Math.min(deadline - now, untilProgress, 20_000));
+        const waitMs = Math.max(1000, Math.min(deadline - now, untilProgress, nextReread - now, 20_000));
         let updates: Record<string, unknown> | undefined;
         try {
           updates = (await this.session.invoke(
@@ -115,7 +135,15 @@ export class PropertyWaiter {
         if (updates) {
           version = String(updates.version ?? version);
           if (applyUpdates(updates, props)) throw new WaitedObjectGoneError(`${obj.value} was deleted`);
-          if (done(props)) return { ...props };
+          if (news() && done(props)) return { ...props };
+        }
+        if (Date.now() >= nextReread) {
+          // Check rather than trust that no notification was missed.
+          const read = await this.read(content.propertyCollector, spec, options.signal);
+          if (!read) throw new WaitedObjectGoneError(`${obj.value} was deleted`);
+          props = read;
+          nextReread = Date.now() + rereadEvery;
+          if (news() && done(props)) return { ...props };
         }
         if (options.onProgress && Date.now() >= nextProgress) {
           options.onProgress(Date.now() - started, props);
@@ -129,6 +157,42 @@ export class PropertyWaiter {
       await this.session.invoke("DestroyPropertyCollector", collector.pc, {}).catch(() => undefined);
     }
   }
+
+  /** Reads the filter's properties directly; undefined when the object no longer exists. */
+  private async read(
+    pc: MoRef,
+    spec: DataObject,
+    signal: AbortSignal | undefined,
+  ): Promise<Record<string, unknown> | undefined> {
+    const result = (await this.session.invoke(
+      "RetrievePropertiesEx",
+      pc,
+      { specSet: [{ ...spec, reportMissingObjectsInResults: true }], options: { $type: "RetrieveOptions" } },
+      optionsOf(signal),
+    )) as Record<string, unknown> | undefined;
+    const found = list(result?.objects as Record<string, unknown>[] | Record<string, unknown> | undefined)[0];
+    if (!found) return undefined;
+    const missing = list(found.missingSet as Record<string, unknown>[] | Record<string, unknown>);
+    if (
+      missing.some(
+        (m) =>
+          (m.fault as { fault?: { $type?: unknown } } | undefined)?.fault?.$type === "ManagedObjectNotFound",
+      )
+    ) {
+      return undefined;
+    }
+    const props: Record<string, unknown> = {};
+    for (const p of list(found.propSet as Record<string, unknown>[] | Record<string, unknown>)) {
+      props[String(p.name)] = p.val;
+    }
+    return props;
+  }
+}
+
+/** The properties as the condition sees them: extra config without VMware Tools' own keys. */
+function relevant(props: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  if (!("config.extraConfig" in props)) return props;
+  return { ...props, "config.extraConfig": withoutToolsKeys(props["config.extraConfig"]) };
 }
 
 function optionsOf(signal: AbortSignal | undefined): { signal?: AbortSignal } {

@@ -1,15 +1,25 @@
 /**
- * Waits for tasks. One property collector, one filter (TaskManager.recentTask
- * → each Task's state, result and error) and one WaitForUpdatesEx long poll
- * serve every task the process waits on: a new task costs no extra call.
- * vCenter keeps only the latest 200 tasks in recentTask, so a burst of more
- * can push a task off the list before the filter reported it (even before the
- * call that started it has answered), or while it runs. So a waited-for task
- * that a poll sent after the wait began did not report, or that left the
- * list, is read directly (all such tasks in one call) as soon as that poll
- * returns; and while any waited-for task is not (or no longer) reported by the
- * filter, polls wait at most a second, so its end is never missed by a full
- * long poll. No sleeps, no per-task polling.
+ * Waits for tasks. One private property collector, one ListView holding the
+ * tasks being waited on, one filter that traverses the view to each Task's
+ * info.state, info.result and info.error, and one WaitForUpdatesEx long poll
+ * serve every task the process waits on.
+ *
+ * Not TaskManager.recentTask: the API reference (TaskManager) says it "should
+ * not be used for tracking Task completion", that a ListView is the better way
+ * to follow a set of tasks, and that servers might not send property-collector
+ * updates for it at all.
+ *
+ * Waits that begin in the same event-loop turn join the view in one
+ * ModifyListView, which also drops the tasks no longer waited on; while one is
+ * on the wire later waits queue and go out together, and modifications, like
+ * polls, are at least `batchWindowMs` apart, so a burst of creates costs a few
+ * calls for the lot rather than one per task. A task that enters the view is
+ * reported by the next poll in its state then, so one that ended before its
+ * wait began is reported too; one the server cannot resolve is gone. A session
+ * renewal makes a new collector and view holding every awaited task. A poll
+ * that comes back empty once `rereadSeconds` passed since the last direct read
+ * reads the awaited tasks directly, in one call: vCenter has been seen to miss
+ * property-collector notifications (vmware/vic #7098). No per-task polling.
  */
 import { AbortedError, TaskError, isVimFault, TransportError } from "./faults";
 import { faultFromLocalized, type PropertyReader } from "./property-collector";
@@ -22,19 +32,23 @@ interface TaskOutcome {
   readonly state: "success" | "error";
   readonly result?: unknown;
   readonly error?: unknown;
-  readonly entity?: MoRef;
-  readonly name?: string;
 }
 
 interface Waiter {
   readonly task: MoRef;
   readonly operation: string;
   readonly target: MoRef | undefined;
-  /** Registration order: a poll sent after it (a higher {@link TaskWaiter.sequence}) can report the task. */
-  readonly sequence: number;
   readonly resolve: (result: unknown) => void;
   readonly reject: (err: unknown) => void;
   readonly cleanup: () => void;
+}
+
+/** The server-side objects of one session that follow the awaited tasks. */
+interface Watch {
+  readonly collector: MoRef;
+  readonly view: MoRef;
+  readonly generation: number;
+  version: string;
 }
 
 /** Options of one wait. */
@@ -46,37 +60,50 @@ export interface WaitOptions {
   readonly target?: MoRef;
 }
 
+/** How the shared waiter paces itself. */
+export interface TaskWaiterOptions {
+  /** Longest a single poll waits on the server, seconds. Default 20. */
+  readonly maxWaitSeconds?: number;
+  /** Least time between two view modifications, and between two polls, ms. Default 50. */
+  readonly batchWindowMs?: number;
+  /** Read the awaited tasks directly when a poll came back empty this long after the last read, s. Default 60. */
+  readonly rereadSeconds?: number;
+}
+
 const taskPaths = ["info.state", "info.result", "info.error"];
 /** Finished tasks remembered for waits that start after the update arrived. */
 const finishedMemory = 4096;
-/** Tasks the filter reported (in any state) remembered, for waits that start after the report. */
-const seenMemory = 4096;
-/** Longest poll, seconds, while a waited-for task is one the filter has not reported. */
-const unobservedPollSeconds = 1;
 
 export class TaskWaiter {
   private readonly waiters = new Map<string, Waiter[]>();
   private readonly finished = new Map<string, TaskOutcome>();
   /** What the filter reported so far of awaited tasks that have not ended. */
   private readonly partial = new Map<string, Record<string, unknown>>();
-  /** Tasks the filter has reported (entered, or changed) and not reported leaving. */
-  private readonly seen = new Set<string>();
-  /** Waited-for tasks read directly and found still running: the filter no longer sees them. */
-  private readonly unobserved = new Set<string>();
-  private sequence = 0;
-  private collector: MoRef | undefined;
-  private collectorGeneration = -1;
-  private version = "";
+  /** Tasks the server's view holds, as far as this waiter has told it. */
+  private readonly inView = new Map<string, MoRef>();
+  private watch: Watch | undefined;
+  private opening: Promise<Watch> | undefined;
   private running = false;
+  private syncing = false;
+  private syncScheduled = false;
+  private syncFailures = 0;
+  private lastSync = -Infinity;
+  private lastRead = 0;
   private readonly loopAbort = new AbortController();
   private closed = false;
+  private readonly maxWaitSeconds: number;
+  private readonly batchWindowMs: number;
+  private readonly rereadMs: number;
 
   constructor(
     private readonly session: Session,
     private readonly reader: PropertyReader,
-    /** Longest a single poll waits on the server, seconds. */
-    private readonly maxWaitSeconds = 20,
-  ) {}
+    options: TaskWaiterOptions = {},
+  ) {
+    this.maxWaitSeconds = options.maxWaitSeconds ?? 20;
+    this.batchWindowMs = options.batchWindowMs ?? 50;
+    this.rereadMs = (options.rereadSeconds ?? 60) * 1000;
+  }
 
   /** Number of tasks being waited on now. */
   get pending(): number {
@@ -105,7 +132,6 @@ export class TaskWaiter {
         task,
         operation,
         target: options.target,
-        sequence: ++this.sequence,
         resolve,
         reject,
         cleanup: () => signal?.removeEventListener("abort", onAbort),
@@ -118,6 +144,7 @@ export class TaskWaiter {
       const others = this.waiters.get(task.value);
       if (others) others.push(waiter);
       else this.waiters.set(task.value, [waiter]);
+      this.scheduleSync();
       this.start();
     });
   }
@@ -129,8 +156,122 @@ export class TaskWaiter {
     if (rest.length) this.waiters.set(id, rest);
     else {
       this.waiters.delete(id);
-      this.unobserved.delete(id);
       this.partial.delete(id);
+    }
+  }
+
+  /** The collector, view and filter of the current session, made when missing. */
+  private watchFor(): Promise<Watch> {
+    const watch = this.watch;
+    if (watch && watch.generation === this.session.generation) return Promise.resolve(watch);
+    this.opening ??= this.open().finally(() => (this.opening = undefined));
+    return this.opening;
+  }
+
+  private async open(): Promise<Watch> {
+    this.watch = undefined;
+    this.inView.clear();
+    const content = await this.session.serviceContent();
+    // A session is needed before creating objects in it; CreatePropertyCollector logs in if required.
+    const collector = (await this.session.invoke(
+      "CreatePropertyCollector",
+      content.propertyCollector,
+      {},
+    )) as MoRef;
+    const generation = this.session.generation;
+    let view: MoRef | undefined;
+    try {
+      view = (await this.session.invoke("CreateListView", content.viewManager, {})) as MoRef;
+      const spec: DataObject = {
+        $type: "PropertyFilterSpec",
+        propSet: [{ $type: "PropertySpec", type: "Task", all: false, pathSet: taskPaths }],
+        objectSet: [
+          {
+            $type: "ObjectSpec",
+            obj: view,
+            skip: true,
+            selectSet: [
+              { $type: "TraversalSpec", name: "view", type: "ListView", path: "view", skip: false },
+            ],
+          },
+        ],
+      };
+      await this.session.invoke("CreateFilter", collector, { spec, partialUpdates: false });
+    } catch (error) {
+      // Neither may live on, unused, for the rest of the session.
+      if (view) await this.session.invoke("DestroyView", view, {}).catch(() => undefined);
+      await this.session.invoke("DestroyPropertyCollector", collector, {}).catch(() => undefined);
+      throw error;
+    }
+    const watch: Watch = { collector, view, generation, version: "" };
+    this.watch = watch;
+    this.lastRead = Date.now();
+    return watch;
+  }
+
+  /** Forgets a watch that failed; its collector is destroyed when its session still exists. */
+  private drop(watch: Watch): void {
+    if (this.watch !== watch) return;
+    this.watch = undefined;
+    this.inView.clear();
+    if (watch.generation === this.session.generation) {
+      void this.session.invoke("DestroyPropertyCollector", watch.collector, {}).catch(() => undefined);
+      void this.session.invoke("DestroyView", watch.view, {}).catch(() => undefined);
+    }
+  }
+
+  /** True when an awaited task is not in the view yet. */
+  private unsynced(): boolean {
+    for (const id of this.waiters.keys()) if (!this.inView.has(id)) return true;
+    return false;
+  }
+
+  /** Sends the view's changes in the next turn, or when the batch window since the last one ends. */
+  private scheduleSync(): void {
+    if (this.syncScheduled || this.syncing || this.closed) return;
+    this.syncScheduled = true;
+    const run = () => {
+      this.syncScheduled = false;
+      void this.sync();
+    };
+    const wait = this.lastSync + this.batchWindowMs - Date.now();
+    if (wait > 0) setTimeout(run, wait);
+    else setImmediate(run);
+  }
+
+  /** One ModifyListView: adds the awaited tasks the view lacks and drops those no longer awaited. */
+  private async sync(): Promise<void> {
+    if (this.closed || !this.unsynced()) return;
+    this.syncing = true;
+    let watch: Watch | undefined;
+    const add: MoRef[] = [];
+    try {
+      watch = await this.watchFor();
+      const remove: MoRef[] = [];
+      for (const [id, ws] of this.waiters) if (!this.inView.has(id)) add.push(ws[0]!.task);
+      for (const [id, task] of this.inView) if (!this.waiters.has(id)) remove.push(task);
+      if (add.length === 0) return;
+      for (const task of add) this.inView.set(task.value, task);
+      for (const task of remove) this.inView.delete(task.value);
+      this.lastSync = Date.now();
+      const unresolved = await this.session.invoke("ModifyListView", watch.view, { add, remove });
+      this.syncFailures = 0;
+      for (const task of list(unresolved as MoRef | MoRef[] | undefined)) {
+        if (!(task instanceof MoRef)) continue;
+        this.inView.delete(task.value);
+        this.gone(task);
+      }
+    } catch (err) {
+      if (this.closed) return;
+      for (const task of add) this.inView.delete(task.value);
+      if (watch) this.drop(watch);
+      if (++this.syncFailures > 3 || !isRetryable(err)) {
+        this.syncFailures = 0;
+        this.rejectAll(err);
+      }
+    } finally {
+      this.syncing = false;
+      if (this.unsynced()) this.scheduleSync();
     }
   }
 
@@ -143,100 +284,65 @@ export class TaskWaiter {
     });
   }
 
-  private async ensureFilter(): Promise<MoRef> {
-    if (this.collector && this.collectorGeneration === this.session.generation) return this.collector;
-    const content = await this.session.serviceContent();
-    // A session is needed before creating objects in it; CreatePropertyCollector logs in if required.
-    const pc = (await this.session.invoke("CreatePropertyCollector", content.propertyCollector, {})) as MoRef;
-    const spec: DataObject = {
-      $type: "PropertyFilterSpec",
-      propSet: [{ $type: "PropertySpec", type: "Task", all: false, pathSet: taskPaths }],
-      objectSet: [
-        {
-          $type: "ObjectSpec",
-          obj: content.taskManager,
-          skip: true,
-          selectSet: [
-            {
-              $type: "TraversalSpec",
-              name: "recentTask",
-              type: "TaskManager",
-              path: "recentTask",
-              skip: false,
-            },
-          ],
-        },
-      ],
-    };
-    try {
-      await this.session.invoke("CreateFilter", pc, { spec, partialUpdates: false });
-    } catch (error) {
-      await this.session.invoke("DestroyPropertyCollector", pc, {}).catch(() => undefined);
-      throw error;
-    }
-    this.collector = pc;
-    this.collectorGeneration = this.session.generation;
-    this.version = "";
-    return pc;
-  }
-
   private async loop(): Promise<void> {
     let failures = 0;
+    let lastPoll = -Infinity;
     while (this.waiters.size > 0 && !this.closed) {
+      let watch: Watch | undefined;
       try {
-        const pc = await this.ensureFilter();
-        const sentAfter = this.sequence;
-        const maxWaitSeconds = this.anyUnreported() ? unobservedPollSeconds : this.maxWaitSeconds;
+        watch = await this.watchFor();
+        // A new view holds nothing yet: fill it (the poll below reports what enters).
+        if (this.unsynced()) this.scheduleSync();
+        const spacing = lastPoll + this.batchWindowMs - Date.now();
+        if (spacing > 0) await pause(spacing, this.loopAbort.signal);
+        if (this.waiters.size === 0 || this.closed) return;
+        lastPoll = Date.now();
         const updates = (await this.session.invoke(
           "WaitForUpdatesEx",
-          pc,
-          { version: this.version, options: { $type: "WaitOptions", maxWaitSeconds } },
+          watch.collector,
+          { version: watch.version, options: { $type: "WaitOptions", maxWaitSeconds: this.maxWaitSeconds } },
           { signal: this.loopAbort.signal },
         )) as Record<string, unknown> | undefined;
         failures = 0;
-        let left: string[] = [];
+        // Replaced meanwhile (a failed modification, a renewed session): its answer is of no use.
+        if (this.watch !== watch) continue;
         if (updates) {
-          this.version = String(updates.version ?? this.version);
-          left = this.apply(updates);
+          watch.version = String(updates.version ?? watch.version);
+          const left = this.apply(updates);
+          if (left.length > 0) await this.readDirect(left);
+        } else if (Date.now() - this.lastRead >= this.rereadMs) {
+          // Nothing reported for a whole poll: check rather than trust that nothing happened.
+          await this.readDirect([...this.waiters.values()].map((ws) => ws[0]!.task));
         }
-        await this.readOverdue(sentAfter, left);
       } catch (err) {
         if (this.closed) return;
         failures++;
-        // The collector is gone with its session, or the connection broke:
-        // start over with a new filter and read what we wait for directly. A collector of
-        // the same session still exists on the server: destroy it rather than leave it polling.
-        const stale = this.collector;
-        if (stale && this.collectorGeneration === this.session.generation) {
-          void this.session.invoke("DestroyPropertyCollector", stale, {}).catch(() => undefined);
-        }
-        this.collector = undefined;
+        // The collector is gone with its session, or the connection broke: start over with a new
+        // collector and view, which report every awaited task's state as it enters.
+        if (watch) this.drop(watch);
         if (failures > 3 || !isRetryable(err)) {
           this.rejectAll(err);
           return;
-        }
-        try {
-          await this.readOverdue(0, [], true);
-        } catch {
-          // The next loop turn reports the failure if it persists.
         }
       }
     }
   }
 
-  /** Applies a poll's updates; returns the tasks that left the filter (off the recent list). */
-  private apply(updates: Record<string, unknown>): string[] {
-    const left: string[] = [];
+  /** Applies a poll's updates; returns the awaited tasks that left the view without being removed. */
+  private apply(updates: Record<string, unknown>): MoRef[] {
+    const left: MoRef[] = [];
     for (const fs of list(updates.filterSet as Record<string, unknown>[] | Record<string, unknown>)) {
       for (const os of list(fs.objectSet as Record<string, unknown>[] | Record<string, unknown>)) {
         const obj = os.obj as MoRef;
         if (!(obj instanceof MoRef)) continue;
         if (os.kind === "leave") {
-          this.seen.delete(obj.value);
-          left.push(obj.value);
+          // Tasks this waiter removed leave too; an awaited one left because the server dropped it.
+          if (this.waiters.has(obj.value) && this.inView.has(obj.value)) {
+            this.inView.delete(obj.value);
+            left.push(obj);
+          }
           continue;
         }
-        this.remember(obj.value);
         const props: Record<string, unknown> = {};
         for (const c of list(os.changeSet as Record<string, unknown>[] | Record<string, unknown>)) {
           if (c.op === "remove") continue;
@@ -246,23 +352,6 @@ export class TaskWaiter {
       }
     }
     return left;
-  }
-
-  /** True when some waited-for task is not (or no longer) one the filter reports. */
-  private anyUnreported(): boolean {
-    if (this.unobserved.size > 0) return true;
-    for (const id of this.waiters.keys()) if (!this.seen.has(id)) return true;
-    return false;
-  }
-
-  private remember(task: string): void {
-    this.unobserved.delete(task);
-    this.seen.delete(task);
-    this.seen.add(task);
-    if (this.seen.size > seenMemory) {
-      const oldest = this.seen.values().next().value;
-      if (oldest !== undefined) this.seen.delete(oldest);
-    }
   }
 
   private observe(task: MoRef, changed: Record<string, unknown>): void {
@@ -280,7 +369,6 @@ export class TaskWaiter {
       const oldest = this.finished.keys().next().value;
       if (oldest !== undefined) this.finished.delete(oldest);
     }
-    this.unobserved.delete(task.value);
     const waiters = this.waiters.get(task.value);
     if (!waiters) return;
     this.waiters.delete(task.value);
@@ -290,39 +378,31 @@ export class TaskWaiter {
     }
   }
 
-  /**
-   * Reads, in one call, the waited-for tasks the filter cannot report: those that a poll sent after
-   * their wait began (`sentAfter`) did not mention, and those that `left` the filter; all of them when
-   * `all` (after a failed poll).
-   */
-  private async readOverdue(sentAfter = 0, left: readonly string[] = [], all = false): Promise<void> {
-    const overdue: MoRef[] = [];
-    const gone = new Set(left);
-    for (const [id, ws] of this.waiters) {
-      const w = ws[0]!;
-      const unreported = w.sequence <= sentAfter && !this.seen.has(id);
-      if (all || gone.has(id) || unreported) overdue.push(w.task);
-    }
-    if (overdue.length === 0) return;
-    const found = await this.reader.retrieve(overdue, taskPaths);
-    for (const task of overdue) {
+  /** Reads awaited tasks directly, in one call; one still running goes back into the view. */
+  private async readDirect(tasks: readonly MoRef[]): Promise<void> {
+    this.lastRead = Date.now();
+    if (tasks.length === 0) return;
+    const found = await this.reader.retrieve(tasks, taskPaths);
+    for (const task of tasks) {
       const c = found.get(task.value);
-      if (c) {
-        this.observe(task, { ...c.props });
-        // Still running where no poll reports it: keep polls short until it ends.
-        if (this.waiters.has(task.value)) this.unobserved.add(task.value);
-        continue;
-      }
-      const ws = this.waiters.get(task.value) ?? [];
-      this.waiters.delete(task.value);
-      for (const w of ws) {
-        w.cleanup();
-        w.reject(
-          new AbortedError(
-            `${w.operation}: task ${task.value} no longer exists on the server; its outcome is unknown`,
-          ),
-        );
-      }
+      if (c) this.observe(task, { ...c.props });
+      else this.gone(task);
+    }
+    if (this.unsynced()) this.scheduleSync();
+  }
+
+  /** Rejects the waits on a task the server no longer has. */
+  private gone(task: MoRef): void {
+    const ws = this.waiters.get(task.value) ?? [];
+    this.waiters.delete(task.value);
+    this.partial.delete(task.value);
+    for (const w of ws) {
+      w.cleanup();
+      w.reject(
+        new AbortedError(
+          `${w.operation}: task ${task.value} no longer exists on the server; its outcome is unknown`,
+        ),
+      );
     }
   }
 
@@ -334,7 +414,6 @@ export class TaskWaiter {
       }
     }
     this.waiters.clear();
-    this.unobserved.clear();
     this.partial.clear();
   }
 
@@ -360,6 +439,22 @@ function isRetryable(err: unknown): boolean {
     isVimFault(err, "InvalidCollectorVersion") ||
     isVimFault(err, "RequestCanceled")
   );
+}
+
+/** Resolves after `ms`, or at once when `signal` aborts (the caller checks why it woke). */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const onAbort = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
 }
 
 function settle(

@@ -3,11 +3,23 @@
  * relative to the datacenter's folder for the kind: `team/parents`) or by
  * managed object ID (`vm-42`, or `VirtualMachine:vm-42`).
  */
-import type { VSphereClient } from "../client";
 import { isVimFault, VSphereError } from "../faults";
 import { LookupCache } from "../lookup-cache";
-import { list } from "../soap/xml";
+import type { PropertyReader } from "../property-collector";
+import type { ServiceContent } from "../session";
+import type { CallOptions } from "../soap/client";
+import { list, type DataObject } from "../soap/xml";
 import { MoRef, typeOfId } from "../types";
+
+/**
+ * What the finder uses of a vSphere client (VSphereClient provides it): the service content,
+ * property reads and plain calls. Named here so the finder does not depend on the client that owns it.
+ */
+export interface InventoryAccess {
+  readonly properties: PropertyReader;
+  serviceContent(options?: CallOptions): Promise<ServiceContent>;
+  invoke(method: string, target: MoRef, args?: DataObject, options?: CallOptions): Promise<unknown>;
+}
 
 /** Which datacenter folder a relative path starts from. */
 export type InventoryKind = "vm" | "host" | "network" | "datastore";
@@ -60,7 +72,7 @@ export class Finder {
   private readonly datacenters = new LookupCache<DatacenterInfo>();
   private readonly resolved = new LookupCache<MoRef>();
 
-  constructor(private readonly client: VSphereClient) {}
+  constructor(private readonly client: InventoryAccess) {}
 
   /** The datacenter named by path or ID; without one, the only datacenter there is. */
   datacenter(nameOrId?: string): Promise<DatacenterInfo> {
