@@ -62,6 +62,9 @@ export interface ProviderServiceOptions {
   readonly redactor: SecretRedactor;
 }
 
+/** How long a shutdown waits for vCenter to answer Logout (the engine kills the plugin 5 s after SIGINT). */
+export const LOGOUT_LIMIT_MS = 2000;
+
 type Callback<T> = (error: Partial<grpcJs.ServiceError> | null, value?: T) => void;
 type Call<T> = { readonly request: T };
 
@@ -108,23 +111,42 @@ export class ProviderService {
   }
 
   /**
-   * Aborts every operation in flight (and any later one), aborts the client's waits and closes it
-   * (logging out). Safe to call more than once.
+   * Aborts every operation in flight (and any later one) and the client's waits at once, then
+   * closes the client (logging out) in the background: the returned promise settles when the
+   * logout is done or after {@link LOGOUT_LIMIT_MS}, whichever comes first, whatever vCenter does
+   * (a silent vCenter keeps its session until it expires). Safe to call more than once.
    */
-  async shutdown(reason: string): Promise<void> {
+  shutdown(reason: string): Promise<void> {
     this.operations.cancelAll(reason);
     if (this.closing) return this.closing;
     const client = this.client;
-    this.closing = (async () => {
-      if (!client) return;
-      client.abortAll(reason);
-      try {
-        await client.close();
-      } catch (error) {
-        this.options.log.diagnostic(`closing the vSphere session failed: ${messageOf(error)}`);
-      }
-    })();
+    client?.abortAll(reason);
+    this.closing = client ? this.logOut(client) : Promise.resolve();
     return this.closing;
+  }
+
+  private async logOut(client: VSphereClient): Promise<void> {
+    const limit = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<"gave up">((resolve) => {
+      timer = setTimeout(() => {
+        limit.abort(new OperationCancelledError(`no answer to Logout within ${LOGOUT_LIMIT_MS} ms`));
+        resolve("gave up");
+      }, LOGOUT_LIMIT_MS);
+      timer.unref();
+    });
+    try {
+      const outcome = await Promise.race([client.close({ signal: limit.signal }), bound]);
+      if (outcome === "gave up") {
+        this.options.log.diagnostic(
+          `vCenter did not answer Logout within ${LOGOUT_LIMIT_MS} ms; the session is left to expire`,
+        );
+      }
+    } catch (error) {
+      this.options.log.diagnostic(`closing the vSphere session failed: ${messageOf(error)}`);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   // ---- plugin and configuration ---------------------------------------------------------------
@@ -355,8 +377,13 @@ export class ProviderService {
     return new (protocol().empty.Empty)();
   }
 
+  /**
+   * The engine's Cancel (sent on Ctrl-C with a 30 s budget, and before every plugin close with
+   * 5 s; pulumi/pulumi pkg/host/host.go): operations in flight are aborted and the answer comes at
+   * once; the logout goes on in the background, bounded, and the exit after SIGINT waits for it.
+   */
   private async cancel(): Promise<emptyPb.Empty> {
-    await this.shutdown("the engine cancelled the operation");
+    void this.shutdown("the engine cancelled the operation");
     return new (protocol().empty.Empty)();
   }
 
