@@ -8,6 +8,7 @@ import type * as providerPb from "@pulumi/pulumi/proto/provider_pb";
 import type * as pluginPb from "@pulumi/pulumi/proto/plugin_pb";
 import type * as emptyPb from "google-protobuf/google/protobuf/empty_pb";
 import {
+  type AutonamingOptions,
   type CheckFailure,
   type OperationContext,
   type PropertyChangeKind,
@@ -84,6 +85,8 @@ export class ProviderService {
   private acceptSecrets = true;
   private client: VSphereClient | undefined;
   private closing: Promise<void> | undefined;
+  /** The ID each Create of this process answered with, by URN. */
+  private readonly created = new Map<string, string>();
   readonly operations = new OperationTracker();
 
   constructor(private readonly options: ProviderServiceOptions) {}
@@ -159,6 +162,8 @@ export class ProviderService {
     response.setAcceptSecrets(true);
     response.setAcceptResources(true);
     response.setAcceptOutputs(true);
+    // CheckRequest.autonaming is sent only to providers that say so (provider_plugin.go, Check).
+    response.setSupportsAutonamingConfiguration(true);
     return response;
   }
 
@@ -238,6 +243,7 @@ export class ProviderService {
     response.setAcceptresources(true);
     response.setAcceptoutputs(true);
     response.setSupportspreview(true);
+    response.setSupportsAutonamingConfiguration(true);
     return response;
   }
 
@@ -248,15 +254,17 @@ export class ProviderService {
     const resourceType = this.resourceType(req.getType(), urn);
     const news = this.decode(req.getNews());
     const olds = this.decode(req.getOlds());
+    const autonaming = autonamingOf(req);
     let inputs: PropertyMap = news.values;
     let failures: readonly CheckFailure[];
     try {
       const result = resourceType.check(
-        news.values,
+        withoutEngineKeys(news.values),
         isEmptyProperties(olds.values) ? undefined : olds.values,
         {
           name: req.getName() || nameFromUrn(urn),
           randomSeed: req.getRandomseed_asU8(),
+          ...(autonaming ? { autonaming } : {}),
         },
       );
       inputs = result.inputs;
@@ -264,6 +272,12 @@ export class ProviderService {
     } catch (error) {
       if (!(error instanceof ValidationError)) throw error;
       failures = error.failures;
+    }
+    // A name the provider chose (kept or made) is recorded, as `__defaults` (the bridge providers'
+    // convention), so that Diff knows a replacement gets a fresh one (the engine checks it again
+    // without olds: step_generator.go) and need not delete first.
+    if (providerNamed(resourceType, news.values) && inputs.name !== undefined) {
+      inputs = { ...inputs, [DEFAULTS_KEY]: ["name"] };
     }
     this.rememberSchemaSecrets(resourceType, inputs);
     const response = new (protocol().provider.CheckResponse)();
@@ -276,7 +290,8 @@ export class ProviderService {
     const resourceType = this.resourceType(req.getType(), req.getUrn());
     const olds = this.decode(req.getOlds());
     const news = this.decode(req.getNews());
-    const newValues: Record<string, unknown> = { ...news.values };
+    const autonamed = defaultedKeys(news.values).includes("name");
+    const newValues: Record<string, unknown> = withoutEngineKeys(news.values);
     for (const path of req.getIgnorechangesList()) {
       if (/[.[]/.test(path)) continue; // nested paths: the engine has already applied them to the inputs
       if (path in olds.values) newValues[path] = olds.values[path];
@@ -290,15 +305,23 @@ export class ProviderService {
         return requireConfig();
       },
     };
-    return diffResponse(
-      await withoutSameObjectReplacements(resourceType.schema, inputs, olds.values, newValues, lookups),
+    const diff = await withoutSameObjectReplacements(
+      resourceType.schema,
+      inputs,
+      olds.values,
+      newValues,
+      lookups,
     );
+    // A provider-chosen name is chosen afresh for the replacement, so the two never collide: no
+    // delete-before-replace, in the preview (where a replacing input may still be unknown) as in
+    // the update.
+    return diffResponse(autonamed ? { ...diff, deleteBeforeReplace: false } : diff);
   }
 
   private async create(req: providerPb.CreateRequest): Promise<providerPb.CreateResponse> {
     const urn = req.getUrn();
     const resourceType = this.resourceType(req.getType(), urn);
-    const inputs = this.decode(req.getProperties());
+    const inputs = withoutEngineKeysIn(this.decode(req.getProperties()));
     const secretKeys = this.secretKeys(resourceType, inputs);
     const response = new (protocol().provider.CreateResponse)();
     if (req.getPreview()) {
@@ -310,6 +333,7 @@ export class ProviderService {
       resourceType.create(ctx, inputs.values),
     );
     this.rememberSchemaSecrets(resourceType, result.outputs);
+    this.created.set(urn, result.id);
     response.setId(result.id);
     response.setProperties(objectToStruct(this.encode(result.outputs, secretKeys)));
     return response;
@@ -350,7 +374,7 @@ export class ProviderService {
     const urn = req.getUrn();
     const resourceType = this.resourceType(req.getType(), urn);
     const olds = this.decode(req.getOlds());
-    const news = this.decode(req.getNews());
+    const news = withoutEngineKeysIn(this.decode(req.getNews()));
     const secretKeys = new Set([...this.secretKeys(resourceType, news), ...olds.secretKeys]);
     const response = new (protocol().provider.UpdateResponse)();
     if (req.getPreview()) {
@@ -371,6 +395,17 @@ export class ProviderService {
     const urn = req.getUrn();
     const resourceType = this.resourceType(req.getType(), urn);
     const state = this.decode(req.getProperties());
+    if (this.created.get(urn) === req.getId()) {
+      // The replacement's Create (create-before-delete) answered with the very object now to be
+      // deleted as the replaced one: it took over the old object (same URN and spec) instead of
+      // making a new one. That happens when the engine decides a replacement without asking Diff
+      // (--replace, replaceWith, deletedWith); deleting it would destroy the resource that stands.
+      this.options.log.resource(
+        urn,
+        `the replacement of ${urn} is ${req.getId()} itself (the object it replaces, taken over as its own), so ${req.getId()} is kept, not deleted; to have it made anew, set the resource option deleteBeforeReplace: true`,
+      );
+      return new (protocol().empty.Empty)();
+    }
     await this.run("delete", urn, req.getTimeout(), state, state.secretKeys, (ctx) =>
       resourceType.delete(ctx, req.getId(), state.values),
     );
@@ -641,4 +676,41 @@ function stringsIn(value: unknown): string[] {
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/** Where Check records the inputs the provider filled in (tfbridge's convention; the engine keeps `__` keys). */
+export const DEFAULTS_KEY = "__defaults";
+
+/** The inputs without the engine's and the provider's `__` bookkeeping keys. */
+function withoutEngineKeys(values: PropertyMap): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(values)) if (!key.startsWith("__")) out[key] = value;
+  return out;
+}
+
+function withoutEngineKeysIn(decoded: DecodedProperties): DecodedProperties {
+  return { ...decoded, values: withoutEngineKeys(decoded.values) };
+}
+
+/** The keys a checked input map says the provider filled in. */
+function defaultedKeys(values: PropertyMap): string[] {
+  const keys = values[DEFAULTS_KEY];
+  return Array.isArray(keys) ? keys.filter((key): key is string => typeof key === "string") : [];
+}
+
+/** True when the resource has a `name` that the program left to the provider. */
+function providerNamed(resourceType: ResourceType, news: PropertyMap): boolean {
+  return "name" in resourceType.schema.inputProperties && (news.name === undefined || news.name === null);
+}
+
+/** The engine's autonaming options of a CheckRequest, if it sent any. */
+function autonamingOf(req: providerPb.CheckRequest): AutonamingOptions | undefined {
+  const options = req.getAutonaming();
+  if (!options) return undefined;
+  const { Mode } = protocol().provider.CheckRequest.AutonamingOptions;
+  const mode = options.getMode();
+  return {
+    proposedName: options.getProposedName(),
+    mode: mode === Mode.ENFORCE ? "enforce" : mode === Mode.DISABLE ? "disable" : "propose",
+  };
 }
