@@ -34,7 +34,8 @@ function table(
           : p.defaultInfo
             ? `env ${p.defaultInfo.environment.map((e) => `\`${e}\``).join(", ")}`
             : "";
-      const flags = `${required.includes(name) ? "yes" : ""}${p.replaceOnChanges ? `${required.includes(name) ? ", " : ""}replaces` : ""}`;
+      const replaces = p.replaceOnChanges || p.willReplaceOnChanges;
+      const flags = `${required.includes(name) ? "yes" : ""}${replaces ? `${required.includes(name) ? ", " : ""}replaces` : ""}`;
       lines.push(`| \`${name}\` | ${type} | ${flags} | ${def} | ${cell(p.description ?? "")} |`);
     } else {
       lines.push(`| \`${name}\` | ${type} | ${cell(p.description ?? "")} |`);

@@ -16,9 +16,13 @@ export interface SchemaProperty {
   readonly items?: SchemaProperty;
   readonly additionalProperties?: SchemaProperty;
   readonly default?: unknown;
+  /** Never emitted (see toConfigProperty); kept so that a schema read back can be checked for it. */
   readonly defaultInfo?: { readonly environment: readonly string[] };
   readonly secret?: boolean;
+  /** A change replaces the resource: Pulumi's code generators make it a resource option the engine enforces. */
   readonly replaceOnChanges?: boolean;
+  /** Documentation only: a change replaces the resource, as the provider's Diff decides. */
+  readonly willReplaceOnChanges?: boolean;
 }
 
 /** One resource in Pulumi package-schema form. */
@@ -64,7 +68,7 @@ export interface GenerateSchemaOptions {
 /** Builds the package schema; the output is deterministic (keys in declaration order). */
 export function generateSchema(options: GenerateSchemaOptions): PackageSchema {
   const configVariables: Record<string, SchemaProperty> = {};
-  for (const key of providerConfigKeys) configVariables[key] = toSchemaProperty(providerConfigSchema[key]);
+  for (const key of providerConfigKeys) configVariables[key] = toConfigProperty(providerConfigSchema[key]);
 
   const resources: Record<string, SchemaResource> = {};
   for (const resourceType of options.resourceTypes) {
@@ -98,7 +102,10 @@ export function generateSchema(options: GenerateSchemaOptions): PackageSchema {
     meta: { moduleFormat: "(.*)" },
     config: { variables: configVariables, defaults: [] },
     provider: {
-      description: "The provider type for the bonneville package: one vCenter connection per provider.",
+      description:
+        "The provider type for the bonneville package: one vCenter connection per provider. " +
+        "Properties left unset are read by the plugin from its own environment " +
+        `(${environmentDefaults()}), so those values never reach the stack's state.`,
       inputProperties: { ...configVariables },
       requiredInputs: [],
     },
@@ -137,6 +144,34 @@ function mapProperties(properties: Readonly<Record<string, PropertySchema>>): Re
   return out;
 }
 
+/**
+ * A provider configuration property. Its environment fallback is documented, not declared as
+ * `defaultInfo`: Pulumi's generated SDKs for other languages would read `VSPHERE_*` in the program
+ * and send the values as provider inputs, which the engine records in the stack's state (the
+ * password among them). Nor does it carry a `default`, which those SDKs would send explicitly and
+ * so mask the plugin's environment; the plugin applies both itself (CheckConfig, Configure).
+ */
+function toConfigProperty(property: PropertySchema): SchemaProperty {
+  const { default: _default, ...rest } = property;
+  void _default;
+  return toSchemaProperty(rest);
+}
+
+/** `VSPHERE_SERVER` (vsphereServer), … for the provider's description. */
+function environmentDefaults(): string {
+  return providerConfigKeys
+    .flatMap((key) =>
+      (providerConfigSchema[key].defaultFromEnv ?? []).map((env) => `\`${env}\` for \`${key}\``),
+    )
+    .join(", ");
+}
+
+/**
+ * A property in package-schema form. A change that replaces the resource is `replaceOnChanges`
+ * (which Pulumi's code generators turn into a resource option the engine enforces, whatever Diff
+ * says) only where Diff always replaces; where Diff may answer an in-place update (a reference
+ * input rewritten as the ID of the same object) it is the documentation-only `willReplaceOnChanges`.
+ */
 function toSchemaProperty(property: PropertySchema): SchemaProperty {
   const enumNote =
     property.enum && property.enum.length > 0
@@ -150,11 +185,12 @@ function toSchemaProperty(property: PropertySchema): SchemaProperty {
       ? { additionalProperties: toNestedProperty(property.additionalProperties) }
       : {}),
     ...(property.default !== undefined ? { default: property.default } : {}),
-    ...(property.defaultFromEnv && property.defaultFromEnv.length > 0
-      ? { defaultInfo: { environment: [...property.defaultFromEnv] } }
-      : {}),
     ...(property.secret ? { secret: true } : {}),
-    ...(property.replaceOnChanges ? { replaceOnChanges: true } : {}),
+    ...(property.replaceOnChanges
+      ? property.reference
+        ? { willReplaceOnChanges: true }
+        : { replaceOnChanges: true }
+      : {}),
   };
 }
 

@@ -4,3 +4,4 @@ export * from "./rpc";
 export * from "./plugin";
 export * from "./stack";
 export * from "./program";
+export * from "./silent-vcenter";

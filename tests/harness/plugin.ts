@@ -9,7 +9,7 @@ import * as path from "node:path";
 import type * as grpcJs from "@grpc/grpc-js";
 import { protocol } from "../../provider/src/server/protocol";
 import { serve, type ServeOptions } from "../../provider/src/server/serve";
-import { connectProvider, type ProviderRpc } from "./rpc";
+import { connectProvider, ProviderRpcError, type ProviderRpc } from "./rpc";
 
 /** The repository root. */
 export const repoRoot = path.resolve(__dirname, "..", "..");
@@ -99,9 +99,28 @@ export interface PluginConnection {
   stderr(): string;
   /** The fake engine receiving its log messages, if one was given. */
   readonly engine: FakeEngine | undefined;
-  /** Stops the plugin as the engine does when a command ends. */
+  /**
+   * Stops the plugin as the engine does when a command ends: Cancel with the engine's 5 s budget
+   * (pulumi/pulumi pkg/host/host.go, hostManagedProvider.Close), then the channel closes and the
+   * process gets SIGINT and 5 s before SIGKILL (pkg/resource/plugin/plugin.go, newPlugin's kill).
+   */
   close(): Promise<void>;
+  /** How the last {@link close} went, once it has: what the engine would have seen. */
+  closeReport(): CloseReport | undefined;
 }
+
+/** What the engine sees when it closes a plugin. */
+export interface CloseReport {
+  /** Cancel answered within the engine's 5 s (else the engine reports the exit as premature). */
+  readonly cancelAcknowledged: boolean;
+  /** The error Cancel failed with, if it did. */
+  readonly cancelError?: string;
+  /** The exit code after SIGINT; null when the process had to be killed (SIGKILL). */
+  readonly exitCode: number | null;
+}
+
+/** The engine's budget for Cancel before a close, and for the exit after SIGINT (pulumi/pulumi). */
+export const ENGINE_CLOSE_BUDGET_MS = 5000;
 
 /** Options of {@link startPlugin}. */
 export interface StartPluginOptions {
@@ -237,11 +256,12 @@ export async function spawnProvider<R extends ProviderRpc>(
   let closed: Promise<void> | undefined;
   const kill = async (signal: NodeJS.Signals = "SIGINT"): Promise<number | null> => {
     if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-    const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
+    const timer = setTimeout(() => child.kill("SIGKILL"), ENGINE_CLOSE_BUDGET_MS);
     const code = await exited;
     clearTimeout(timer);
     return code;
   };
+  let report: CloseReport | undefined;
   return {
     rpc,
     port,
@@ -251,10 +271,12 @@ export async function spawnProvider<R extends ProviderRpc>(
     stdout: () => stdout,
     stderr: () => stderr,
     kill,
+    closeReport: () => report,
     close: () => {
       closed ??= (async () => {
+        const cancel = await cancelForClose(rpc, child.exitCode === null && child.signalCode === null);
         rpc.close();
-        await kill("SIGINT");
+        report = { ...cancel, exitCode: await kill("SIGINT") };
       })();
       return closed;
     },
@@ -277,16 +299,38 @@ export async function startInProcessPlugin(options: InProcessOptions = {}): Prom
   });
   const rpc = await connectProvider(running.address);
   let closed: Promise<void> | undefined;
+  let report: CloseReport | undefined;
   return {
     rpc,
     engine: options.engine,
     stderr: () => lines.map((line) => `${line}\n`).join(""),
+    closeReport: () => report,
     close: () => {
       closed ??= (async () => {
+        const cancel = await cancelForClose(rpc, true);
         rpc.close();
         await running.shutdown("the test closed the plugin");
+        report = { ...cancel, exitCode: 0 };
       })();
       return closed;
     },
   };
+}
+
+/** The Cancel the engine sends before closing a plugin, with its 5 s budget. */
+async function cancelForClose(
+  rpc: ProviderRpc,
+  running: boolean,
+): Promise<{ cancelAcknowledged: boolean; cancelError?: string }> {
+  if (!running) return { cancelAcknowledged: false, cancelError: "the process had already exited" };
+  try {
+    await rpc.cancel({ deadlineMs: ENGINE_CLOSE_BUDGET_MS });
+    return { cancelAcknowledged: true };
+  } catch (error) {
+    // Unimplemented counts as acknowledged (pulumi/pulumi provider_plugin.go, SignalCancellation).
+    if (error instanceof ProviderRpcError && error.code === protocol().grpc.status.UNIMPLEMENTED) {
+      return { cancelAcknowledged: true };
+    }
+    return { cancelAcknowledged: false, cancelError: error instanceof Error ? error.message : String(error) };
+  }
 }

@@ -250,9 +250,13 @@ export class ProviderRpc {
     await this.unary("Delete", "delete", request);
   }
 
-  /** Cancel: the engine's request to stop everything in flight. */
-  async cancel(): Promise<void> {
-    await this.unary("Cancel", "cancel", new (protocol().empty.Empty)());
+  /**
+   * Cancel: the engine's request to stop everything in flight. `deadlineMs` is the engine's budget
+   * (30 s on Ctrl-C, 5 s before closing a plugin: pulumi/pulumi pkg/host/host.go); past it the call
+   * fails with DEADLINE_EXCEEDED, as the engine's context does.
+   */
+  async cancel(options: { readonly deadlineMs?: number } = {}): Promise<void> {
+    await this.unary("Cancel", "cancel", new (protocol().empty.Empty)(), options.deadlineMs);
   }
 
   /** Closes the gRPC channel. */
@@ -324,18 +328,30 @@ export class ProviderRpc {
     };
   }
 
-  private unary<T>(label: string, method: string, request: unknown): Promise<T> {
+  private unary<T>(label: string, method: string, request: unknown, deadlineMs?: number): Promise<T> {
     this.calls.push(label);
     const client = this.client as unknown as Record<
       string,
-      (req: unknown, cb: (error: grpcJs.ServiceError | null, reply: T) => void) => void
+      (
+        req: unknown,
+        metadata: grpcJs.Metadata,
+        options: grpcJs.CallOptions,
+        cb: (error: grpcJs.ServiceError | null, reply: T) => void,
+      ) => void
     >;
+    const options: grpcJs.CallOptions = deadlineMs === undefined ? {} : { deadline: Date.now() + deadlineMs };
     return new Promise<T>((resolve, reject) => {
-      client[method]!.call(this.client, request, (error, reply) => {
-        if (error)
-          reject(new ProviderRpcError(label, error.code, error.details, decodeInitFailure(error.metadata)));
-        else resolve(reply);
-      });
+      client[method]!.call(
+        this.client,
+        request,
+        new (protocol().grpc.Metadata)(),
+        options,
+        (error, reply) => {
+          if (error)
+            reject(new ProviderRpcError(label, error.code, error.details, decodeInitFailure(error.metadata)));
+          else resolve(reply);
+        },
+      );
     });
   }
 }

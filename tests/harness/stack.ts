@@ -130,6 +130,8 @@ export class Stack {
   private config: Readonly<Record<string, WireValue>>;
   /** stderr of every plugin this stack has started. */
   readonly pluginStderr: string[] = [];
+  /** How each plugin's close went (Cancel acknowledged, exit code), in command order. */
+  readonly closeReports: import("./plugin").CloseReport[] = [];
 
   constructor(private readonly options: StackOptions) {
     this.config = options.config ?? {};
@@ -246,6 +248,8 @@ export class Stack {
     } finally {
       await plugin.close();
       this.pluginStderr.push(plugin.stderr());
+      const report = plugin.closeReport();
+      if (report) this.closeReports.push(report);
     }
   }
 

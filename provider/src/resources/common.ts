@@ -196,12 +196,21 @@ export async function madeVmsIn(
   return made;
 }
 
+/** The name {@link resolveName} settled on, or why there is none. */
+export interface ResolvedName {
+  /** The name (the given one, possibly unknown in a preview); undefined with a failure. */
+  readonly name: unknown;
+  /** A Check failure on `name` (autonaming disabled and no name given). */
+  readonly failure?: string;
+}
+
 /**
- * The resource's vSphere name: the given `name`; else the current one (so an
- * update keeps it) unless the change replaces the resource, when a fresh
- * auto-name lets the replacement exist beside the old object; else an
- * auto-name: the logical name, cleaned by `clean`, plus a random suffix from
- * the engine's seed (stable across previews of one deployment).
+ * The resource's vSphere name: the given `name`; else (unless the engine's autonaming is disabled,
+ * which makes a missing name a failure) the current one, so that an update keeps it, unless the
+ * change replaces the resource, when a fresh name lets the replacement exist beside the old
+ * object; else a new name: the engine's proposed name (autonaming `enforce`: exactly; `propose`:
+ * cleaned by `clean` and cut to `maxLength`), or without autonaming options the logical name,
+ * cleaned, plus a random suffix from the engine's seed (stable across previews of one deployment).
  */
 export function resolveName(
   news: PropertyMap,
@@ -214,8 +223,16 @@ export function resolveName(
     maxLength: number;
     clean: (name: string) => string;
   },
-): unknown {
-  if (news.name !== undefined && news.name !== null) return news.name;
+): ResolvedName {
+  if (news.name !== undefined && news.name !== null) return { name: news.name };
+  const autonaming = info.autonaming;
+  if (autonaming?.mode === "disable") {
+    return {
+      name: undefined,
+      failure:
+        'is required: automatic naming is disabled for this stack (autonaming mode "disable"), so give the resource a name',
+    };
+  }
   if (olds && typeof olds.name === "string" && olds.name) {
     const replacing = options.replaceOnChanges.some(
       (key) =>
@@ -224,12 +241,16 @@ export function resolveName(
         !deepEqual(olds[key], news[key]) &&
         !(options.references?.includes(key) && formChangeOnly(olds[key], news[key])),
     );
-    if (!replacing) return olds.name;
+    if (!replacing) return { name: olds.name };
+  }
+  if (autonaming?.mode === "enforce") return { name: autonaming.proposedName };
+  if (autonaming?.mode === "propose" && autonaming.proposedName) {
+    return { name: options.clean(autonaming.proposedName).slice(0, options.maxLength) };
   }
   const seed = info.randomSeed && info.randomSeed.length > 0 ? info.randomSeed : randomSeedFallback();
   const suffix = createHash("sha256").update(seed).update(info.name).digest("hex").slice(0, 7);
   const stem = options.clean(info.name).slice(0, options.maxLength - suffix.length - 1);
-  return `${stem}-${suffix}`;
+  return { name: `${stem}-${suffix}` };
 }
 
 function randomSeedFallback(): Uint8Array {
@@ -534,13 +555,15 @@ export function startCheck(
 ): { inputs: PropertyMap; checker: InputChecker } {
   const inputs = withDefaults(schema, news);
   // Compared with defaults applied on both sides: an input left to its default is not a change.
-  inputs.name = resolveName(inputs, olds && withDefaults(schema, olds), info, {
+  const resolved = resolveName(inputs, olds && withDefaults(schema, olds), info, {
     replaceOnChanges: replacingProperties(schema),
     references: Object.keys(schema.inputProperties).filter((key) => schema.inputProperties[key]!.reference),
     maxLength: nameMaxLength,
     clean: (n) => cleanName(n, /[^A-Za-z0-9_.-]/g),
   });
+  if (resolved.name !== undefined) inputs.name = resolved.name;
   const checker = new InputChecker(inputs);
+  if (resolved.failure) checker.fail("name", resolved.failure);
   checker.noUnknownKeys(schema, news);
   checker.refuseUnencodable(unencodableInputs(inputs));
   return { inputs, checker };

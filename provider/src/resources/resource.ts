@@ -92,6 +92,19 @@ export interface CheckInfo {
   readonly name: string;
   /** Bytes the engine provides so that auto-naming is stable across previews. */
   readonly randomSeed?: Uint8Array;
+  /** The engine's autonaming options (the stack's `pulumi:autonaming` config), when it sent any. */
+  readonly autonaming?: AutonamingOptions;
+}
+
+/**
+ * How the engine asks for names to be made (pulumi/pulumi proto/pulumi/provider.proto,
+ * CheckRequest.AutonamingOptions): `propose` — use the proposed name, made to fit the object's
+ * naming rules; `enforce` — use exactly the proposed name or fail Check; `disable` — make no
+ * name: a resource without one fails Check.
+ */
+export interface AutonamingOptions {
+  readonly proposedName: string;
+  readonly mode: "propose" | "enforce" | "disable";
 }
 
 /** What an operation needs beyond its inputs. */

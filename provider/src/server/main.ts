@@ -51,7 +51,9 @@ export async function main(args: readonly string[]): Promise<void> {
   const stop = (signal: NodeJS.Signals) => {
     if (exiting) return;
     exiting = true;
-    const deadline = setTimeout(() => process.exit(1), 3000);
+    // The engine kills a plugin 5 s after its SIGINT (pulumi/pulumi pkg/resource/plugin/plugin.go);
+    // the logout is bounded by LOGOUT_LIMIT_MS, so this only catches a shutdown that hangs elsewhere.
+    const deadline = setTimeout(() => process.exit(1), 4000);
     deadline.unref();
     running.shutdown(`the plugin received ${signal}`).then(
       () => process.exit(0),

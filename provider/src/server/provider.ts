@@ -8,6 +8,7 @@ import type * as providerPb from "@pulumi/pulumi/proto/provider_pb";
 import type * as pluginPb from "@pulumi/pulumi/proto/plugin_pb";
 import type * as emptyPb from "google-protobuf/google/protobuf/empty_pb";
 import {
+  type AutonamingOptions,
   type CheckFailure,
   type OperationContext,
   type PropertyChangeKind,
@@ -63,6 +64,9 @@ export interface ProviderServiceOptions {
   readonly redactor: SecretRedactor;
 }
 
+/** How long a shutdown waits for vCenter to answer Logout (the engine kills the plugin 5 s after SIGINT). */
+export const LOGOUT_LIMIT_MS = 2000;
+
 type Callback<T> = (error: Partial<grpcJs.ServiceError> | null, value?: T) => void;
 type Call<T> = { readonly request: T };
 
@@ -82,6 +86,8 @@ export class ProviderService {
   private acceptSecrets = true;
   private client: VSphereClient | undefined;
   private closing: Promise<void> | undefined;
+  /** The ID each Create of this process answered with, by URN. */
+  private readonly created = new Map<string, string>();
   readonly operations = new OperationTracker();
 
   constructor(private readonly options: ProviderServiceOptions) {}
@@ -109,23 +115,42 @@ export class ProviderService {
   }
 
   /**
-   * Aborts every operation in flight (and any later one), aborts the client's waits and closes it
-   * (logging out). Safe to call more than once.
+   * Aborts every operation in flight (and any later one) and the client's waits at once, then
+   * closes the client (logging out) in the background: the returned promise settles when the
+   * logout is done or after {@link LOGOUT_LIMIT_MS}, whichever comes first, whatever vCenter does
+   * (a silent vCenter keeps its session until it expires). Safe to call more than once.
    */
-  async shutdown(reason: string): Promise<void> {
+  shutdown(reason: string): Promise<void> {
     this.operations.cancelAll(reason);
     if (this.closing) return this.closing;
     const client = this.client;
-    this.closing = (async () => {
-      if (!client) return;
-      client.abortAll(reason);
-      try {
-        await client.close();
-      } catch (error) {
-        this.options.log.diagnostic(`closing the vSphere session failed: ${messageOf(error)}`);
-      }
-    })();
+    client?.abortAll(reason);
+    this.closing = client ? this.logOut(client) : Promise.resolve();
     return this.closing;
+  }
+
+  private async logOut(client: VSphereClient): Promise<void> {
+    const limit = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<"gave up">((resolve) => {
+      timer = setTimeout(() => {
+        limit.abort(new OperationCancelledError(`no answer to Logout within ${LOGOUT_LIMIT_MS} ms`));
+        resolve("gave up");
+      }, LOGOUT_LIMIT_MS);
+      timer.unref();
+    });
+    try {
+      const outcome = await Promise.race([client.close({ signal: limit.signal }), bound]);
+      if (outcome === "gave up") {
+        this.options.log.diagnostic(
+          `vCenter did not answer Logout within ${LOGOUT_LIMIT_MS} ms; the session is left to expire`,
+        );
+      }
+    } catch (error) {
+      this.options.log.diagnostic(`closing the vSphere session failed: ${messageOf(error)}`);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   // ---- plugin and configuration ---------------------------------------------------------------
@@ -138,6 +163,8 @@ export class ProviderService {
     response.setAcceptSecrets(true);
     response.setAcceptResources(true);
     response.setAcceptOutputs(true);
+    // CheckRequest.autonaming is sent only to providers that say so (provider_plugin.go, Check).
+    response.setSupportsAutonamingConfiguration(true);
     return response;
   }
 
@@ -217,6 +244,7 @@ export class ProviderService {
     response.setAcceptresources(true);
     response.setAcceptoutputs(true);
     response.setSupportspreview(true);
+    response.setSupportsAutonamingConfiguration(true);
     return response;
   }
 
@@ -227,15 +255,17 @@ export class ProviderService {
     const resourceType = this.resourceType(req.getType(), urn);
     const news = this.decode(req.getNews());
     const olds = this.decode(req.getOlds());
+    const autonaming = autonamingOf(req);
     let inputs: PropertyMap = news.values;
     let failures: readonly CheckFailure[];
     try {
       const result = resourceType.check(
-        news.values,
+        withoutEngineKeys(news.values),
         isEmptyProperties(olds.values) ? undefined : olds.values,
         {
           name: req.getName() || nameFromUrn(urn),
           randomSeed: req.getRandomseed_asU8(),
+          ...(autonaming ? { autonaming } : {}),
         },
       );
       inputs = result.inputs;
@@ -243,6 +273,12 @@ export class ProviderService {
     } catch (error) {
       if (!(error instanceof ValidationError)) throw error;
       failures = error.failures;
+    }
+    // A name the provider chose (kept or made) is recorded, as `__defaults` (the bridge providers'
+    // convention), so that Diff knows a replacement gets a fresh one (the engine checks it again
+    // without olds: step_generator.go) and need not delete first.
+    if (providerNamed(resourceType, news.values) && inputs.name !== undefined) {
+      inputs = { ...inputs, [DEFAULTS_KEY]: ["name"] };
     }
     this.rememberSchemaSecrets(resourceType, inputs);
     const response = new (protocol().provider.CheckResponse)();
@@ -255,7 +291,8 @@ export class ProviderService {
     const resourceType = this.resourceType(req.getType(), req.getUrn());
     const olds = this.decode(req.getOlds());
     const news = this.decode(req.getNews());
-    const newValues: Record<string, unknown> = { ...news.values };
+    const autonamed = defaultedKeys(news.values).includes("name");
+    const newValues: Record<string, unknown> = withoutEngineKeys(news.values);
     for (const path of req.getIgnorechangesList()) {
       if (/[.[]/.test(path)) continue; // nested paths: the engine has already applied them to the inputs
       if (path in olds.values) newValues[path] = olds.values[path];
@@ -269,15 +306,23 @@ export class ProviderService {
         return requireConfig();
       },
     };
-    return diffResponse(
-      await withoutSameObjectReplacements(resourceType.schema, inputs, olds.values, newValues, lookups),
+    const diff = await withoutSameObjectReplacements(
+      resourceType.schema,
+      inputs,
+      olds.values,
+      newValues,
+      lookups,
     );
+    // A provider-chosen name is chosen afresh for the replacement, so the two never collide: no
+    // delete-before-replace, in the preview (where a replacing input may still be unknown) as in
+    // the update.
+    return diffResponse(autonamed ? { ...diff, deleteBeforeReplace: false } : diff);
   }
 
   private async create(req: providerPb.CreateRequest): Promise<providerPb.CreateResponse> {
     const urn = req.getUrn();
     const resourceType = this.resourceType(req.getType(), urn);
-    const inputs = this.decode(req.getProperties());
+    const inputs = withoutEngineKeysIn(this.decode(req.getProperties()));
     const secretKeys = this.secretKeys(resourceType, inputs);
     const response = new (protocol().provider.CreateResponse)();
     if (req.getPreview()) {
@@ -289,6 +334,7 @@ export class ProviderService {
       resourceType.create(ctx, inputs.values),
     );
     this.rememberSchemaSecrets(resourceType, result.outputs);
+    this.created.set(urn, result.id);
     response.setId(result.id);
     response.setProperties(objectToStruct(this.encode(result.outputs, secretKeys)));
     return response;
@@ -329,7 +375,7 @@ export class ProviderService {
     const urn = req.getUrn();
     const resourceType = this.resourceType(req.getType(), urn);
     const olds = this.decode(req.getOlds());
-    const news = this.decode(req.getNews());
+    const news = withoutEngineKeysIn(this.decode(req.getNews()));
     const secretKeys = new Set([...this.secretKeys(resourceType, news), ...olds.secretKeys]);
     const response = new (protocol().provider.UpdateResponse)();
     if (req.getPreview()) {
@@ -350,14 +396,30 @@ export class ProviderService {
     const urn = req.getUrn();
     const resourceType = this.resourceType(req.getType(), urn);
     const state = this.decode(req.getProperties());
+    if (this.created.get(urn) === req.getId()) {
+      // The replacement's Create (create-before-delete) answered with the very object now to be
+      // deleted as the replaced one: it took over the old object (same URN and spec) instead of
+      // making a new one. That happens when the engine decides a replacement without asking Diff
+      // (--replace, replaceWith, deletedWith); deleting it would destroy the resource that stands.
+      this.options.log.resource(
+        urn,
+        `the replacement of ${urn} is ${req.getId()} itself (the object it replaces, taken over as its own), so ${req.getId()} is kept, not deleted; to have it made anew, set the resource option deleteBeforeReplace: true`,
+      );
+      return new (protocol().empty.Empty)();
+    }
     await this.run("delete", urn, req.getTimeout(), state, state.secretKeys, (ctx) =>
       resourceType.delete(ctx, req.getId(), state.values),
     );
     return new (protocol().empty.Empty)();
   }
 
+  /**
+   * The engine's Cancel (sent on Ctrl-C with a 30 s budget, and before every plugin close with
+   * 5 s; pulumi/pulumi pkg/host/host.go): operations in flight are aborted and the answer comes at
+   * once; the logout goes on in the background, bounded, and the exit after SIGINT waits for it.
+   */
   private async cancel(): Promise<emptyPb.Empty> {
-    await this.shutdown("the engine cancelled the operation");
+    void this.shutdown("the engine cancelled the operation");
     return new (protocol().empty.Empty)();
   }
 
@@ -616,4 +678,41 @@ function stringsIn(value: unknown): string[] {
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/** Where Check records the inputs the provider filled in (tfbridge's convention; the engine keeps `__` keys). */
+export const DEFAULTS_KEY = "__defaults";
+
+/** The inputs without the engine's and the provider's `__` bookkeeping keys. */
+function withoutEngineKeys(values: PropertyMap): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(values)) if (!key.startsWith("__")) out[key] = value;
+  return out;
+}
+
+function withoutEngineKeysIn(decoded: DecodedProperties): DecodedProperties {
+  return { ...decoded, values: withoutEngineKeys(decoded.values) };
+}
+
+/** The keys a checked input map says the provider filled in. */
+function defaultedKeys(values: PropertyMap): string[] {
+  const keys = values[DEFAULTS_KEY];
+  return Array.isArray(keys) ? keys.filter((key): key is string => typeof key === "string") : [];
+}
+
+/** True when the resource has a `name` that the program left to the provider. */
+function providerNamed(resourceType: ResourceType, news: PropertyMap): boolean {
+  return "name" in resourceType.schema.inputProperties && (news.name === undefined || news.name === null);
+}
+
+/** The engine's autonaming options of a CheckRequest, if it sent any. */
+function autonamingOf(req: providerPb.CheckRequest): AutonamingOptions | undefined {
+  const options = req.getAutonaming();
+  if (!options) return undefined;
+  const { Mode } = protocol().provider.CheckRequest.AutonamingOptions;
+  const mode = options.getMode();
+  return {
+    proposedName: options.getProposedName(),
+    mode: mode === Mode.ENFORCE ? "enforce" : mode === Mode.DISABLE ? "disable" : "propose",
+  };
 }

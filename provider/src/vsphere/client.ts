@@ -157,9 +157,9 @@ export class VSphereClient {
     this.tasks.abortAll(reason);
   }
 
-  /** Stops waiting, logs out and closes connections. */
-  async close(): Promise<void> {
+  /** Stops waiting, logs out and closes connections; `signal` bounds the logout (see Session.close). */
+  async close(options: { readonly signal?: AbortSignal } = {}): Promise<void> {
     this.tasks.close();
-    await this.session.close();
+    await this.session.close(options);
   }
 }

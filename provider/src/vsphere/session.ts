@@ -166,24 +166,41 @@ export class Session {
     try {
       return await this.soap.invoke(method, target, args, options);
     } catch (err) {
-      if (!retriableReads.has(method) || !droppedConnection(err) || options.signal?.aborted) throw err;
+      if (!retriableReads.has(method) || !droppedConnection(err) || options.signal?.aborted || this.closed) {
+        throw err;
+      }
       return this.soap.invoke(method, target, args, options);
     }
   }
 
-  /** Logs out (if logged in); later calls fail. */
-  async close(): Promise<void> {
+  /**
+   * Logs out (if logged in); later calls fail. `signal` bounds the wait for a login still on the
+   * wire and for the Logout call: once it aborts, the session is left to expire on vCenter and the
+   * connections are closed, whatever vCenter does.
+   */
+  async close(options: { readonly signal?: AbortSignal } = {}): Promise<void> {
     if (this.closed) return;
     this.closing.abort(new AbortedError("the vSphere client was closed"));
-    if (this.login) await this.login.catch(() => undefined);
-    const wasLoggedIn = this.loggedIn;
     this.closed = true;
-    this.loggedIn = false;
-    if (wasLoggedIn && this.content) {
-      await this.soap.invoke("Logout", this.content.sessionManager, {}).catch(() => undefined);
+    try {
+      if (this.login) {
+        await untilAborted(this.login, options.signal, "waiting for the login before logging out").catch(
+          () => undefined,
+        );
+      }
+      // Calls still on the wire end now (none is sent again: the session is closed); Logout
+      // goes out on a fresh connection.
+      this.transport.close();
+      const wasLoggedIn = this.loggedIn;
+      this.loggedIn = false;
+      if (wasLoggedIn && this.content && !options.signal?.aborted) {
+        const logout = options.signal ? { signal: options.signal } : {};
+        await this.soap.invoke("Logout", this.content.sessionManager, {}, logout).catch(() => undefined);
+      }
+    } finally {
+      this.transport.clearSession();
+      this.transport.close();
     }
-    this.transport.clearSession();
-    this.transport.close();
   }
 
   get isClosed(): boolean {

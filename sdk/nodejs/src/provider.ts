@@ -5,13 +5,13 @@ import * as pulumi from "@pulumi/pulumi";
 import { withPackageDefaults } from "./package-defaults";
 
 /**
- * The provider type for the bonneville package: one vCenter connection per provider.
+ * The provider type for the bonneville package: one vCenter connection per provider. Properties
+ * left unset are read by the plugin from its own environment (`VSPHERE_SERVER` for `vsphereServer`,
+ * `VSPHERE_USER` for `user`, `VSPHERE_PASSWORD` for `password`, `VSPHERE_ALLOW_UNVERIFIED_SSL` for
+ * `allowUnverifiedSsl`), so those values never reach the stack's state.
  *
  * Declare one to manage resources in another vCenter (pass it as the `provider` resource option);
  * without one, resources use the default provider configured by the stack's `bonneville:*` config.
- * Unset properties fall back to the environment (`VSPHERE_SERVER`, `VSPHERE_USER`,
- * `VSPHERE_PASSWORD`, `VSPHERE_ALLOW_UNVERIFIED_SSL`) of the plugin process, which is not recorded
- * in the stack's state.
  */
 export class Provider extends pulumi.ProviderResource {
   /** The package this provider serves (its type token is `pulumi:providers:bonneville`). */
