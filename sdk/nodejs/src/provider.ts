@@ -10,8 +10,8 @@ import { withPackageDefaults } from "./package-defaults";
  * Declare one to manage resources in another vCenter (pass it as the `provider` resource option);
  * without one, resources use the default provider configured by the stack's `bonneville:*` config.
  * Unset properties fall back to the environment (`VSPHERE_SERVER`, `VSPHERE_USER`,
- * `VSPHERE_PASSWORD`, `VSPHERE_ALLOW_UNVERIFIED_SSL`) of the plugin process, which is not recorded
- * in the stack's state.
+ * `VSPHERE_PASSWORD`, `VSPHERE_ALLOW_UNVERIFIED_SSL`, `VSPHERE_THUMBPRINT`, `VSPHERE_DATACENTER`)
+ * of the plugin process, which is not recorded in the stack's state.
  */
 export class Provider extends pulumi.ProviderResource {
   /** The package this provider serves (its type token is `pulumi:providers:bonneville`). */
@@ -44,12 +44,13 @@ export class Provider extends pulumi.ProviderResource {
   /**
    * Accept exactly the vCenter certificate with this SHA-256 fingerprint: 32 hexadecimal bytes,
    * with or without colons (`AB:CD:…`). An alternative to `allowUnverifiedSsl` for self-signed
-   * certificates.
+   * certificates. Can also be set with the `VSPHERE_THUMBPRINT` environment variable.
    */
   declare readonly thumbprint: pulumi.Output<string | undefined>;
   /**
    * The datacenter that relative inventory paths are resolved in. Optional when vCenter has exactly
-   * one datacenter. Changing it replaces every resource of the provider.
+   * one datacenter. Changing it replaces every resource of the provider. Can also be set with the
+   * `VSPHERE_DATACENTER` environment variable.
    */
   declare readonly datacenter: pulumi.Output<string | undefined>;
 
@@ -100,12 +101,13 @@ export interface ProviderArgs {
   /**
    * Accept exactly the vCenter certificate with this SHA-256 fingerprint: 32 hexadecimal bytes,
    * with or without colons (`AB:CD:…`). An alternative to `allowUnverifiedSsl` for self-signed
-   * certificates.
+   * certificates. Can also be set with the `VSPHERE_THUMBPRINT` environment variable.
    */
   readonly thumbprint?: pulumi.Input<string>;
   /**
    * The datacenter that relative inventory paths are resolved in. Optional when vCenter has exactly
-   * one datacenter. Changing it replaces every resource of the provider.
+   * one datacenter. Changing it replaces every resource of the provider. Can also be set with the
+   * `VSPHERE_DATACENTER` environment variable.
    */
   readonly datacenter?: pulumi.Input<string>;
 }
