@@ -80,12 +80,25 @@ const containers = Array.from({ length: count }, (_, i) => {
   return { vm, host: hosts[parent]!.split("/").pop()!, networkName };
 });
 
-/** One row per container: where it runs, on which network, and how long its clone took. */
+/**
+ * One row per container: what the guest agent reports (status, error, address), its image, where it
+ * runs, on which network, and how long its clone took.
+ */
 export const containerTable = pulumi.all(
   containers.map(({ vm, host, networkName }) =>
     pulumi
-      .all([vm.name, vm.vmId, vm.hostId, vm.macAddresses, vm.cloneSeconds])
-      .apply(([name, vmId, hostId, macAddresses, cloneSeconds]) => ({
+      .all([
+        vm.name,
+        vm.vmId,
+        vm.hostId,
+        vm.macAddresses,
+        vm.cloneSeconds,
+        vm.containerStatus,
+        vm.containerError,
+        vm.ipAddress,
+        vm.image,
+      ])
+      .apply(([name, vmId, hostId, macAddresses, cloneSeconds, status, error, ipAddress, vmImage]) => ({
         name: name ?? "",
         vmId,
         host,
@@ -93,9 +106,15 @@ export const containerTable = pulumi.all(
         network: networkName,
         mac: macAddresses[0] ?? "",
         cloneSeconds,
+        status,
+        error: error ?? "",
+        ipAddress: ipAddress ?? "",
+        image: vmImage,
       })),
   ),
 );
-/** The pool's resource pool and its bridge port group. */
+/** The pool's resource pool and its bridge port group (`bonneville docker-api --host-id`). */
 export const resourcePoolId = pool.resourcePoolId;
 export const bridgePortGroupId = pool.bridgePortGroupId;
+/** Each parent's VM ID, in the order of `hosts` (`bonneville docker-api --parent-id`). */
+export const parentVmIds = parents.map((parent) => parent.vmId);
