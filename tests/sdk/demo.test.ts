@@ -231,7 +231,7 @@ describe("scripts/demo.sh --keep", () => {
       kept.vsphere.thumbprint,
     ]);
     const line =
-      /^  npx bonneville docker-api --host-id (resgroup-\d+) --parent-id (vm-\d+) --network frontend=DC0_DVPG1$/m.exec(
+      /^ {2}npx bonneville docker-api --host-id (resgroup-\d+) --parent-id (vm-\d+) --network frontend=DC0_DVPG1$/m.exec(
         result.stdout,
       );
     expect(line).not.toBeNull();
