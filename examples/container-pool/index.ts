@@ -87,29 +87,29 @@ const containers = Array.from({ length: count }, (_, i) => {
 export const containerTable = pulumi.all(
   containers.map(({ vm, host, networkName }) =>
     pulumi
-      .all([
-        vm.name,
-        vm.vmId,
-        vm.hostId,
-        vm.macAddresses,
-        vm.cloneSeconds,
-        vm.containerStatus,
-        vm.containerError,
-        vm.ipAddress,
-        vm.image,
-      ])
-      .apply(([name, vmId, hostId, macAddresses, cloneSeconds, status, error, ipAddress, vmImage]) => ({
-        name: name ?? "",
-        vmId,
+      .output({
+        name: vm.name,
+        vmId: vm.vmId,
+        hostId: vm.hostId,
+        macAddresses: vm.macAddresses,
+        cloneSeconds: vm.cloneSeconds,
+        status: vm.containerStatus,
+        error: vm.containerError,
+        ipAddress: vm.ipAddress,
+        image: vm.image,
+      })
+      .apply((o) => ({
+        name: o.name ?? "",
+        vmId: o.vmId,
         host,
-        hostId,
+        hostId: o.hostId,
         network: networkName,
-        mac: macAddresses[0] ?? "",
-        cloneSeconds,
-        status,
-        error: error ?? "",
-        ipAddress: ipAddress ?? "",
-        image: vmImage,
+        mac: o.macAddresses[0] ?? "",
+        cloneSeconds: o.cloneSeconds,
+        status: o.status,
+        error: o.error ?? "",
+        ipAddress: o.ipAddress ?? "",
+        image: o.image,
       })),
   ),
 );
