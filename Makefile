@@ -12,7 +12,7 @@ export NODE_OPTIONS ?= --max-old-space-size=4096
 TSC := node node_modules/typescript/bin/tsc
 STEP := scripts/build-step.sh
 # Where the engine downloads the plugin (schema.json's pluginDownloadURL, the SDK's pulumi.server):
-# `make schema sdk plugin PLUGIN_DOWNLOAD_URL=https://…/v$${VERSION}` records a new one in
+# `make schema sdk plugin PLUGIN_DOWNLOAD_URL=https://…/v${VERSION}` records a new one in
 # provider/package.json before it regenerates; unset, the recorded one stays.
 PLUGIN_DOWNLOAD_URL ?=
 
@@ -68,14 +68,10 @@ lint: deps
 format: deps
 	npx prettier --write --log-level warn .
 
-# Records PLUGIN_DOWNLOAD_URL, when given, as provider/package.json's bonneville.pluginDownloadURL.
+# Records PLUGIN_DOWNLOAD_URL, when given, as provider/package.json's bonneville.pluginDownloadURL
+# ($(value …): the URL's ${VERSION} is the engine's to fill in, not make's).
 plugin-download-url:
-	@if [ -n "$(PLUGIN_DOWNLOAD_URL)" ]; then \
-	  node -e 'const fs = require("fs"); const f = "provider/package.json"; const p = JSON.parse(fs.readFileSync(f, "utf8")); \
-	    p.bonneville = { ...p.bonneville, pluginDownloadURL: process.argv[1] }; fs.writeFileSync(f, JSON.stringify(p, null, 2) + "\n");' \
-	    '$(PLUGIN_DOWNLOAD_URL)'; \
-	  echo "make: provider/package.json's bonneville.pluginDownloadURL is now $(PLUGIN_DOWNLOAD_URL)"; \
-	fi
+	@if [ -n '$(value PLUGIN_DOWNLOAD_URL)' ]; then node scripts/set-plugin-download-url.js '$(value PLUGIN_DOWNLOAD_URL)'; fi
 
 schema: plugin-download-url provider
 	npx ts-node --transpile-only scripts/gen-schema.ts
