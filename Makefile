@@ -1,68 +1,107 @@
 # Bonneville: containers as vSphere VMs, forked by Instant Clone, declared with Pulumi.
-#   make demo   run the main job on the embedded vSphere
-#   make test   every test (lint, type checks, simulator Go tests, jest suites)
-# Every target installs what it needs (npm packages, Debian packages, the simulator build).
+#   make demo     run the main job on the embedded vSphere (make demo DEMO_ARGS=--keep leaves it running)
+#   make test     every test (lint, type checks, simulator Go tests, jest suites)
+#   make plugin   the plugin tarballs, build/pulumi-resource-bonneville-v<version>-<os>-<arch>.tar.gz
+# Every target installs what it needs (npm packages, Debian packages, the simulator build). Build steps
+# run only when their inputs changed (stamps), and two makes on one clone wait for each other's steps
+# (scripts/build-step.sh).
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
-NPM ?= npm
 export NODE_OPTIONS ?= --max-old-space-size=4096
+TSC := node node_modules/typescript/bin/tsc
+STEP := scripts/build-step.sh
+# Where the engine downloads the plugin (schema.json's pluginDownloadURL, the SDK's pulumi.server):
+# `make schema sdk plugin PLUGIN_DOWNLOAD_URL=https://…/v${VERSION}` records a new one in
+# provider/package.json before it regenerates; unset, the recorded one stays.
+PLUGIN_DOWNLOAD_URL ?=
 
-.PHONY: all build deps sim provider sdk sdk-build typecheck typecheck-examples lint format schema schema-check test test-sim test-js soak demo bench plugin clean
+PROVIDER_SOURCES := $(shell find provider/src -name '*.ts') provider/tsconfig.json tsconfig.json provider/package.json
+SDK_SOURCES := $(shell find sdk/nodejs/src -name '*.ts') sdk/nodejs/tsconfig.json sdk/nodejs/package.json
+SIM_SOURCES := $(wildcard sim/*.go sim/overlay/*.go) sim/run sim/lib.sh
+MANIFESTS := package.json package-lock.json provider/package.json sdk/nodejs/package.json
+
+.PHONY: all build deps sim provider sdk sdk-build typecheck typecheck-examples lint format schema schema-check test test-sim test-js test-tools soak demo bench plugin plugin-download-url clean
 
 all: build
 
-node_modules/.installed: package.json package-lock.json provider/package.json sdk/nodejs/package.json
-	$(NPM) ci --no-audit --no-fund --loglevel=error
-	@touch $@
+node_modules/.installed: $(MANIFESTS)
+	@$(STEP) $@ "installing node_modules (npm ci)" $^ -- npm ci --no-audit --no-fund --loglevel=error
 
 deps: node_modules/.installed
 
-sim:
-	sim/run --build
+sim/.build/make.stamp: $(SIM_SOURCES)
+	@$(STEP) $@ "building the embedded vSphere (sim/run --build)" $^ -- sim/run --build
 
-provider: deps
-	npx tsc -p provider/tsconfig.json
+sim: sim/.build/make.stamp
+
+provider/dist/.built: $(PROVIDER_SOURCES) node_modules/.installed
+	@$(STEP) $@ "compiling provider/ (tsc)" $^ -- $(TSC) -p provider/tsconfig.json
+
+provider: provider/dist/.built
 
 # The Node.js SDK: `make sdk` regenerates its TypeScript from schema.json (tests/sdk/generated.test.ts
 # fails when the committed files differ); `make sdk-build` compiles it to sdk/nodejs/bin.
-sdk: deps
+sdk: deps plugin-download-url
 	npx ts-node --transpile-only scripts/gen-sdk.ts
 
-sdk-build: provider
-	npx tsc -p sdk/nodejs/tsconfig.json
+sdk/nodejs/bin/.built: $(SDK_SOURCES) provider/dist/.built
+	@$(STEP) $@ "compiling sdk/nodejs (tsc)" $^ -- $(TSC) -p sdk/nodejs/tsconfig.json
+
+sdk-build: sdk/nodejs/bin/.built
 
 build: deps sim provider sdk-build
 
 typecheck: provider
-	npx tsc -p tsconfig.json
+	@echo "make: type-checking provider, tests, scripts and bench (tsc --noEmit)"
+	$(TSC) -p tsconfig.json
 
 typecheck-examples: sdk-build
-	npx tsc -p examples/container-pool/tsconfig.json --noEmit
+	@echo "make: type-checking examples/container-pool against the SDK"
+	$(TSC) -p examples/container-pool/tsconfig.json --noEmit
 
 lint: deps
+	@echo "make: lint (prettier --check, eslint)"
 	npx prettier --check --log-level warn .
 	npx eslint --max-warnings 0 provider/src sdk/nodejs/src bench/src tests scripts
 
 format: deps
 	npx prettier --write --log-level warn .
 
-schema: provider
+# Records PLUGIN_DOWNLOAD_URL, when given, as provider/package.json's bonneville.pluginDownloadURL
+# ($(value …): the URL's ${VERSION} is the engine's to fill in, not make's).
+plugin-download-url:
+	@if [ -n '$(value PLUGIN_DOWNLOAD_URL)' ]; then node scripts/set-plugin-download-url.js '$(value PLUGIN_DOWNLOAD_URL)'; fi
+
+schema: plugin-download-url provider
 	npx ts-node --transpile-only scripts/gen-schema.ts
 
 schema-check: provider
 	npx ts-node --transpile-only scripts/gen-schema.ts --check
 
-test-sim:
-	sim/test
+# What the tests need besides npm packages: the docker CLI (tests/docker), installed when missing.
+test-tools:
+	@scripts/ensure-docker-cli.sh
 
-test-js: build
-	npx jest --ci
+# Temporary files of the tests (theirs, the simulator's datastores, jest's cache) go to build/tmp,
+# never /tmp; whatever a test leaves there is named at the end and removed.
+TEST_TMP := $(CURDIR)/build/tmp
+
+test-sim:
+	@echo "make: the embedded vSphere's Go tests (sim/test; about a minute, silent until done)"
+	@mkdir -p $(TEST_TMP)
+	TMPDIR=$(TEST_TMP) sim/test
+test-js: build test-tools
+	@rm -rf $(TEST_TMP) && mkdir -p $(TEST_TMP)
+	@echo "make: jest suites (each file is named as it finishes; the demo, reliability and docker suites take minutes)"
+	TMPDIR=$(TEST_TMP) npx jest --ci --cacheDirectory=$(CURDIR)/build/jest-cache
+	@left="$$(ls -A $(TEST_TMP))"; if [ -n "$$left" ]; then echo "make: tests left in build/tmp (removed now):"; echo "$$left" | sed 's/^/  /'; fi; rm -rf $(TEST_TMP)
 
 test: build lint typecheck typecheck-examples schema-check test-sim test-js
 
+DEMO_ARGS ?=
 demo: build
-	scripts/demo.sh
+	scripts/demo.sh $(DEMO_ARGS)
 
 # The fault soak at full count: 200 ContainerVMs created and deleted under injected vim faults
 # (`make test` runs the same test with 40; see RELIABILITY.md).
@@ -74,8 +113,9 @@ soak: build
 bench: build
 	npx ts-node --transpile-only bench/src/main.ts $(BENCH_ARGS)
 
-plugin: build
+# Needs only the npm packages: esbuild bundles the TypeScript itself, no simulator.
+plugin: deps plugin-download-url
 	scripts/package-plugin.sh
 
 clean:
-	rm -rf provider/dist sim/.build bench/peer/.build build coverage
+	rm -rf provider/dist sdk/nodejs/bin sim/.build bench/peer/.build build coverage

@@ -7,7 +7,7 @@ import * as path from "node:path";
 import * as yaml from "js-yaml";
 import type * as pulumiSdk from "@pulumi/pulumi";
 import { PACKAGE_NAME } from "../provider/src/provider-config";
-import { secret, type WireProperties } from "../tests/harness";
+import { reveal, secret, type WireProperties } from "../tests/harness";
 import type { SimEndpoint } from "../tests/support/sim";
 import { PluginEngine } from "./demo-plugin-engine";
 
@@ -22,19 +22,32 @@ export interface DemoRunOptions {
   readonly vsphere: SimEndpoint;
   /** The program's own configuration, by key without the project prefix (`count` → "6"). */
   readonly config: Readonly<Record<string, string>>;
+  /** Provider settings besides the connection (`datacenter` → "DC0"), by key without `bonneville:`. */
+  readonly providerSettings?: Readonly<Record<string, string>>;
   readonly log: (line: string) => void;
   /** Aborted when the demo is interrupted: stop the plugin (or the CLI) at once. */
   readonly signal?: AbortSignal;
 }
 
-/** What the deployment produced. */
-export interface DemoRunResult {
-  /** The stack outputs, secrets revealed. */
-  readonly outputs: Record<string, unknown>;
-  /** Resources created and deleted again. */
-  readonly resources: number;
+/**
+ * A deployment that has run, successfully or not, whose resources still exist: the demo prints what
+ * they report, then destroys them (or, with --keep, leaves them and only lets go of the engine).
+ */
+export interface DemoDeployment {
+  /** The stack outputs, secrets revealed; undefined when the program failed. */
+  readonly outputs: Record<string, unknown> | undefined;
+  /** Why the deployment failed; undefined when it succeeded. */
+  readonly failure: unknown;
   /** Seconds of the deployment (the `up`) alone. */
   readonly upSeconds: number;
+  /** The project copy with its stack and state, when the deployment has one (the Pulumi CLI's). */
+  readonly workDir?: string;
+  /** The outputs (wire form) of every ContainerVM made, init failures included. */
+  containerOutputs(): Promise<Record<string, unknown>[]>;
+  /** Deletes everything the deployment made, dependents first; resolves with how many. */
+  destroy(): Promise<number>;
+  /** Leaves everything in place and stops what runs the deployment (plugins, CLI state kept). */
+  release(): Promise<void>;
 }
 
 /** The program did not run to completion. */
@@ -45,9 +58,19 @@ export class ProgramFailedError extends Error {
   }
 }
 
-/** The default provider's configuration for a vCenter (the password as a secret). */
-export function providerConfig(vsphere: SimEndpoint): WireProperties {
+/** The type token of ContainerVM. */
+const CONTAINER_VM_TYPE = `${PACKAGE_NAME}:index:ContainerVM`;
+
+/**
+ * The default provider's configuration for a vCenter (the password as a secret), with the demo's
+ * honoured `bonneville:` settings (plain keys) added.
+ */
+export function providerConfig(
+  vsphere: SimEndpoint,
+  settings: Readonly<Record<string, string>> = {},
+): WireProperties {
   return {
+    ...settings,
     vsphereServer: vsphere.url,
     user: vsphere.user,
     password: secret(vsphere.password),
@@ -64,10 +87,10 @@ export function projectName(programDir: string): string {
 }
 
 /**
- * Runs the program under the mock runtime with the plugin doing the work, then deletes everything
- * it made, whether the program succeeded or not. Rejects with the first failure.
+ * Runs the program under the mock runtime with the plugin doing the work. Resolves (also when the
+ * program failed: see `failure`) with the deployment, whose resources the caller destroys or keeps.
  */
-export async function runWithMockRuntime(options: DemoRunOptions): Promise<DemoRunResult> {
+export async function deployWithMockRuntime(options: DemoRunOptions): Promise<DemoDeployment> {
   // The copy of @pulumi/pulumi the program itself loads (mocks are per copy).
   const pulumi = require(
     require.resolve("@pulumi/pulumi", { paths: [options.programDir] }),
@@ -75,7 +98,7 @@ export async function runWithMockRuntime(options: DemoRunOptions): Promise<DemoR
   const engine = await PluginEngine.start({
     project: options.project,
     stack: options.stack,
-    providerConfig: providerConfig(options.vsphere),
+    providerConfig: providerConfig(options.vsphere, options.providerSettings),
     log: options.log,
   });
   options.signal?.addEventListener("abort", () => void engine.close(), { once: true });
@@ -83,12 +106,12 @@ export async function runWithMockRuntime(options: DemoRunOptions): Promise<DemoR
   const ignore = (): void => undefined;
   process.on("unhandledRejection", ignore);
   const cwd = process.cwd();
-  let result: { outputs: Record<string, unknown>; upSeconds: number } | undefined;
+  let outputs: Record<string, unknown> | undefined;
   let failure: unknown;
+  const started = performance.now();
   try {
     await engine.install(pulumi);
     pulumi.runtime.setAllConfig(stackConfig(options), [`${PACKAGE_NAME}:password`]);
-    const started = performance.now();
     process.chdir(options.programDir);
     const run = pulumi.runtime
       .runInPulumiStack(async () => {
@@ -97,9 +120,9 @@ export async function runWithMockRuntime(options: DemoRunOptions): Promise<DemoR
           ? ((await (program as () => unknown)()) as pulumiSdk.Inputs)
           : program;
       })
-      .then(async (outputs) => {
+      .then(async (result) => {
         await pulumi.runtime.disconnect();
-        return { outputs: (outputs ?? {}) as Record<string, unknown> };
+        return { outputs: (result ?? {}) as Record<string, unknown> };
       });
     run.catch(ignore);
     const outcome = await Promise.race([run, engine.failed.then((error) => ({ error }))]);
@@ -108,31 +131,45 @@ export async function runWithMockRuntime(options: DemoRunOptions): Promise<DemoR
       await engine.settled();
       throw outcome.error;
     }
-    result = { outputs: outcome.outputs, upSeconds: (performance.now() - started) / 1000 };
+    outputs = outcome.outputs;
   } catch (error) {
     failure = error;
   } finally {
     process.chdir(cwd);
   }
-
-  let resources = 0;
-  try {
-    options.log(`deleting what the program made, dependents first`);
-    resources = await engine.destroy();
-  } catch (error) {
-    failure ??= error;
-  } finally {
+  const upSeconds = (performance.now() - started) / 1000;
+  const finish = async (): Promise<void> => {
     await engine.close();
     process.off("unhandledRejection", ignore);
-  }
-  if (failure !== undefined) throw failure;
-  return { ...result!, resources };
+  };
+  return {
+    outputs,
+    failure,
+    upSeconds,
+    containerOutputs: () =>
+      Promise.resolve(
+        engine.created
+          .filter((r) => r.type === CONTAINER_VM_TYPE)
+          .map((r) => reveal(r.outputs) as Record<string, unknown>),
+      ),
+    destroy: async () => {
+      try {
+        options.log(`deleting what the program made, dependents first`);
+        return await engine.destroy();
+      } finally {
+        await finish();
+      }
+    },
+    release: finish,
+  };
 }
 
 /** The stack configuration the program sees: its own keys under the project, the provider's under `bonneville:`. */
 function stackConfig(options: DemoRunOptions): Record<string, string> {
   const config: Record<string, string> = {};
   for (const [key, value] of Object.entries(options.config)) config[`${options.project}:${key}`] = value;
+  for (const [key, value] of Object.entries(options.providerSettings ?? {}))
+    config[`${PACKAGE_NAME}:${key}`] = value;
   config[`${PACKAGE_NAME}:vsphereServer`] = options.vsphere.url;
   config[`${PACKAGE_NAME}:user`] = options.vsphere.user;
   config[`${PACKAGE_NAME}:password`] = options.vsphere.password;

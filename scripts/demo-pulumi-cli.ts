@@ -10,7 +10,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
-import type { DemoRunOptions, DemoRunResult } from "./demo-mock-runtime";
+import type { DemoDeployment, DemoRunOptions } from "./demo-mock-runtime";
 
 const repoRoot = path.resolve(__dirname, "..");
 
@@ -41,8 +41,12 @@ export function findPulumiCli(env: NodeJS.ProcessEnv = process.env): string | un
   return undefined;
 }
 
-/** Deploys and destroys the program with the Pulumi CLI. */
-export async function runWithPulumiCli(pulumi: string, options: DemoRunOptions): Promise<DemoRunResult> {
+/**
+ * Deploys the program with the Pulumi CLI (`pulumi up`); the deployment's destroy runs
+ * `pulumi destroy` and removes the stack and its temporary directory, its release keeps them
+ * (the directory is {@link DemoDeployment.workDir}).
+ */
+export async function deployWithPulumiCli(pulumi: string, options: DemoRunOptions): Promise<DemoDeployment> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "bonneville-demo-"));
   const state = path.join(tmp, "state");
   const work = path.join(tmp, options.project);
@@ -60,9 +64,9 @@ export async function runWithPulumiCli(pulumi: string, options: DemoRunOptions):
     pulumiCommand(pulumi, ["--non-interactive", ...args], { cwd: work, env, echo, signal: options.signal });
 
   let stackCreated = false;
-  let result: Omit<DemoRunResult, "resources"> | undefined;
+  let outputs: Record<string, unknown> | undefined;
   let failure: unknown;
-  let resources = 0;
+  const started = performance.now();
   try {
     await run(["stack", "init", options.stack, "--secrets-provider", "passphrase"]);
     stackCreated = true;
@@ -72,32 +76,44 @@ export async function runWithPulumiCli(pulumi: string, options: DemoRunOptions):
     await set("bonneville:user", options.vsphere.user);
     await set("bonneville:password", options.vsphere.password, true);
     await set("bonneville:thumbprint", options.vsphere.thumbprint);
+    for (const [key, value] of Object.entries(options.providerSettings ?? {}))
+      await set(`bonneville:${key}`, value);
     for (const [key, value] of Object.entries(options.config)) await set(key, value);
-
-    const started = performance.now();
     await run(["up", "--yes", "--skip-preview"], true);
-    const upSeconds = (performance.now() - started) / 1000;
-    const outputs = JSON.parse(await run(["stack", "output", "--json", "--show-secrets"])) as Record<
+    outputs = JSON.parse(await run(["stack", "output", "--json", "--show-secrets"])) as Record<
       string,
       unknown
     >;
-    result = { outputs, upSeconds };
   } catch (error) {
     failure = error;
   }
-  try {
-    if (stackCreated) {
-      const destroy = await run(["destroy", "--yes", "--skip-preview"], true);
-      resources = Number(/(\d+) deleted/.exec(destroy)?.[1] ?? 0);
-      await run(["stack", "rm", "--yes", options.stack]);
-    }
-  } catch (error) {
-    failure ??= error;
-  } finally {
-    fs.rmSync(tmp, { recursive: true, force: true });
-  }
-  if (failure !== undefined) throw failure;
-  return { ...result!, resources };
+  const upSeconds = (performance.now() - started) / 1000;
+  return {
+    outputs,
+    failure,
+    upSeconds,
+    workDir: work,
+    containerOutputs: async () => {
+      if (!stackCreated) return [];
+      const exported = JSON.parse(await run(["stack", "export", "--show-secrets"])) as {
+        deployment?: { resources?: { type?: string; outputs?: Record<string, unknown> }[] };
+      };
+      return (exported.deployment?.resources ?? [])
+        .filter((r) => r.type === "bonneville:index:ContainerVM")
+        .map((r) => r.outputs ?? {});
+    },
+    destroy: async () => {
+      try {
+        if (!stackCreated) return 0;
+        const destroy = await run(["destroy", "--yes", "--skip-preview"], true);
+        await run(["stack", "rm", "--yes", options.stack]);
+        return Number(/(\d+) deleted/.exec(destroy)?.[1] ?? 0);
+      } finally {
+        fs.rmSync(tmp, { recursive: true, force: true });
+      }
+    },
+    release: () => Promise.resolve(),
+  };
 }
 
 /**

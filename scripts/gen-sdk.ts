@@ -366,25 +366,34 @@ function providerFile(schema: PackageSchema): GeneratedFile {
 }
 
 function packageDefaultsFile(schema: PackageSchema): GeneratedFile {
-  const text = `${header(`Package-wide resource option defaults: the plugin version every resource asks for.`)}
+  const text = `${header(
+    `Package-wide resource option defaults: the plugin version every resource asks for and where the engine downloads it.`,
+  )}
 import * as pulumi from "@pulumi/pulumi";
 
 /** The version of this SDK, and of the \`${schema.name}\` plugin its resources ask the engine for. */
 export const packageVersion = ${quote(schema.version)};
+
+/**
+ * Where the engine downloads the \`${schema.name}\` plugin when it is not installed (the schema's
+ * \`pluginDownloadURL\`; the engine fills in \`\${VERSION}\`, \`\${OS}\` and \`\${ARCH}\`).
+ */
+export const pluginDownloadURL = ${quote(schema.pluginDownloadURL)};
 
 /** Options of an existing resource: looked up by \`id\`, or referred to by \`urn\`. */
 export type ExistingResourceOptions = pulumi.CustomResourceOptions &
   ({ readonly id: pulumi.Input<pulumi.ID> } | { readonly urn: pulumi.URN });
 
 /**
- * \`opts\` with this package's defaults beneath it (the plugin \`version\`; the caller's options win) and
- * \`secretOutputs\` added to \`additionalSecretOutputs\`, so the engine keeps those outputs secret.
+ * \`opts\` with this package's defaults beneath it (the plugin \`version\` and \`pluginDownloadURL\`; the
+ * caller's options win) and \`secretOutputs\` added to \`additionalSecretOutputs\`, so the engine keeps
+ * those outputs secret.
  */
 export function withPackageDefaults(
   opts: pulumi.CustomResourceOptions,
   secretOutputs: readonly string[],
 ): pulumi.CustomResourceOptions {
-  const merged = pulumi.mergeOptions({ version: packageVersion }, opts);
+  const merged = pulumi.mergeOptions({ version: packageVersion, pluginDownloadURL }, opts);
   if (secretOutputs.length === 0) return merged;
   return pulumi.mergeOptions(merged, { additionalSecretOutputs: [...secretOutputs] });
 }
@@ -557,6 +566,23 @@ function existingGeneratedFiles(outDir: string): string[] {
   return found;
 }
 
+/**
+ * The SDK's package.json (given as text) with the facts the schema decides: `version` and the
+ * `pulumi` section the engine reads to find and fetch the plugin (`resource`, `name`, `version`,
+ * `server` = the schema's `pluginDownloadURL`). Everything else in it is kept as written.
+ */
+export function sdkPackageJson(text: string, schema: PackageSchema): string {
+  const pkg = JSON.parse(text) as Record<string, unknown>;
+  pkg.version = schema.version;
+  pkg.pulumi = {
+    resource: true,
+    name: schema.name,
+    version: schema.version,
+    server: schema.pluginDownloadURL,
+  };
+  return `${JSON.stringify(pkg, null, 2)}\n`;
+}
+
 interface Options {
   readonly check: boolean;
   readonly schemaPath: string;
@@ -588,8 +614,14 @@ async function main(args: readonly string[]): Promise<number> {
   const obsolete = existingGeneratedFiles(options.outDir).filter((file) => !wanted.has(file));
   const display = (file: string): string => path.relative(process.cwd(), path.join(options.outDir, file));
 
+  const packageFile = path.join(options.outDir, "..", "package.json");
+  if (!fs.existsSync(packageFile)) throw new SdkGenerationError(`${display("../package.json")} is missing`);
+  const packageText = fs.readFileSync(packageFile, "utf8");
+  const wantedPackageText = sdkPackageJson(packageText, schema);
+
   if (options.check) {
     const problems: string[] = [];
+    if (packageText !== wantedPackageText) problems.push(`${display("../package.json")} is stale`);
     for (const file of files) {
       const full = path.join(options.outDir, file.path);
       if (!fs.existsSync(full)) problems.push(`${display(file.path)} is missing`);
@@ -611,6 +643,10 @@ async function main(args: readonly string[]): Promise<number> {
     if (!unchanged) fs.writeFileSync(full, file.text);
     process.stdout.write(`${unchanged ? "unchanged" : "wrote"} ${display(file.path)}\n`);
   }
+  if (packageText !== wantedPackageText) fs.writeFileSync(packageFile, wantedPackageText);
+  process.stdout.write(
+    `${packageText === wantedPackageText ? "unchanged" : "wrote"} ${display("../package.json")}\n`,
+  );
   for (const file of obsolete) {
     fs.rmSync(path.join(options.outDir, file));
     process.stdout.write(`removed ${display(file)}\n`);

@@ -81,22 +81,41 @@ const containers = Array.from({ length: count }, (_, i) => {
   return { vm, host: hosts[parent]!.split("/").pop()!, networkName };
 });
 
-/** One row per container: where it runs, on which network, and how long its clone took. */
+/**
+ * One row per container: what the guest agent reports (status, error, address), its image, where it
+ * runs, on which network, and how long its clone took.
+ */
 export const containerTable = pulumi.all(
   containers.map(({ vm, host, networkName }) =>
     pulumi
-      .all([vm.name, vm.vmId, vm.hostId, vm.macAddresses, vm.cloneSeconds])
-      .apply(([name, vmId, hostId, macAddresses, cloneSeconds]) => ({
-        name: name ?? "",
-        vmId,
+      .output({
+        name: vm.name,
+        vmId: vm.vmId,
+        hostId: vm.hostId,
+        macAddresses: vm.macAddresses,
+        cloneSeconds: vm.cloneSeconds,
+        status: vm.containerStatus,
+        error: vm.containerError,
+        ipAddress: vm.ipAddress,
+        image: vm.image,
+      })
+      .apply((o) => ({
+        name: o.name ?? "",
+        vmId: o.vmId,
         host,
-        hostId,
+        hostId: o.hostId,
         network: networkName,
-        mac: macAddresses[0] ?? "",
-        cloneSeconds,
+        mac: o.macAddresses[0] ?? "",
+        cloneSeconds: o.cloneSeconds,
+        status: o.status,
+        error: o.error ?? "",
+        ipAddress: o.ipAddress ?? "",
+        image: o.image,
       })),
   ),
 );
-/** The pool's resource pool and its bridge port group. */
+/** The pool's resource pool and its bridge port group (`bonneville docker-api --host-id`). */
 export const resourcePoolId = pool.resourcePoolId;
 export const bridgePortGroupId = pool.bridgePortGroupId;
+/** Each parent's VM ID, in the order of `hosts` (`bonneville docker-api --parent-id`). */
+export const parentVmIds = parents.map((parent) => parent.vmId);

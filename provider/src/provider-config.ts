@@ -63,13 +63,17 @@ export const providerConfigSchema: Readonly<Record<ProviderConfigKey, PropertySc
     type: "string",
     description:
       "Accept exactly the vCenter certificate with this SHA-256 fingerprint: 32 hexadecimal bytes, " +
-      "with or without colons (`AB:CD:…`). An alternative to `allowUnverifiedSsl` for self-signed certificates.",
+      "with or without colons (`AB:CD:…`). An alternative to `allowUnverifiedSsl` for self-signed certificates. " +
+      "Can also be set with the `VSPHERE_THUMBPRINT` environment variable.",
+    defaultFromEnv: ["VSPHERE_THUMBPRINT"],
   },
   datacenter: {
     type: "string",
     description:
       "The datacenter that relative inventory paths are resolved in. Optional when vCenter has exactly one " +
-      "datacenter. Changing it replaces every resource of the provider.",
+      "datacenter. Changing it replaces every resource of the provider. " +
+      "Can also be set with the `VSPHERE_DATACENTER` environment variable.",
+    defaultFromEnv: ["VSPHERE_DATACENTER"],
   },
 };
 

@@ -5,6 +5,7 @@
  */
 import type { PropertySchema, ResourceType } from "./resources/resource";
 import { PACKAGE_NAME, providerConfigKeys, providerConfigSchema } from "./provider-config";
+import { pluginDownloadUrl } from "./plugin-download-url";
 
 /** npm package name of the generated Node.js SDK. */
 export const NODEJS_PACKAGE_NAME = "@bonneville/pulumi";
@@ -43,6 +44,8 @@ export interface PackageSchema {
   readonly keywords: readonly string[];
   readonly license: string;
   readonly publisher: string;
+  /** Where the engine downloads the plugin from (see plugin-download-url.ts). */
+  readonly pluginDownloadURL: string;
   readonly meta: { readonly moduleFormat: string };
   readonly config: {
     readonly variables: Readonly<Record<string, SchemaProperty>>;
@@ -99,6 +102,7 @@ export function generateSchema(options: GenerateSchemaOptions): PackageSchema {
     keywords: ["pulumi", "bonneville", "vsphere", "containers", "instant-clone", "category/infrastructure"],
     license: "Apache-2.0",
     publisher: "Bonneville",
+    pluginDownloadURL: pluginDownloadUrl(),
     meta: { moduleFormat: "(.*)" },
     config: { variables: configVariables, defaults: [] },
     provider: {

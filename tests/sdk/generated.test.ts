@@ -46,17 +46,26 @@ describe("the generated Node.js SDK", () => {
       name: string;
       version: string;
       dependencies: Record<string, string>;
-      pulumi: { resource: boolean; name: string; version: string };
+      pulumi: { resource: boolean; name: string; version: string; server: string };
     };
     const nodejs = schema.language.nodejs as { packageName: string; dependencies: Record<string, string> };
     expect(pkg.name).toBe(nodejs.packageName);
     expect(pkg.version).toBe(schema.version);
-    expect(pkg.pulumi).toEqual({ resource: true, name: schema.name, version: schema.version });
+    // `server`: where the engine fetches the plugin for a program that uses this package.
+    expect(pkg.pulumi).toEqual({
+      resource: true,
+      name: schema.name,
+      version: schema.version,
+      server: schema.pluginDownloadURL,
+    });
     for (const [dependency, range] of Object.entries(nodejs.dependencies)) {
       expect(pkg.dependencies[dependency]).toBe(range);
     }
     const defaults = fs.readFileSync(path.join(sdkDir, "src", "package-defaults.ts"), "utf8");
     expect(defaults).toContain(`export const packageVersion = "${schema.version}";`);
+    expect(defaults.replace(/\s+/g, " ")).toContain(
+      `export const pluginDownloadURL = "${schema.pluginDownloadURL}";`,
+    );
   });
 
   it("declares every schema property with a doc comment made from its description", () => {
@@ -132,6 +141,7 @@ describe("the generated Node.js SDK", () => {
     try {
       const out = path.join(dir, "src");
       fs.cpSync(path.join(sdkDir, "src"), out, { recursive: true, filter: (f) => !f.includes("dynamic") });
+      fs.copyFileSync(path.join(sdkDir, "package.json"), path.join(dir, "package.json"));
       fs.appendFileSync(path.join(out, "container-vm.ts"), "// edited by hand\n");
       fs.rmSync(path.join(out, "errors.ts"));
       const result = generator(["--check", "--out", out]);

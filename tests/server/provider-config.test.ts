@@ -82,6 +82,26 @@ describe("provider configuration", () => {
     expect(check.inputs).toEqual({});
   });
 
+  it("reads VSPHERE_THUMBPRINT and VSPHERE_DATACENTER as `bonneville docker-api` does", () => {
+    const thumbprint = Array(32).fill("AB").join(":");
+    const env = {
+      VSPHERE_SERVER: "vc.env",
+      VSPHERE_USER: "env-user",
+      VSPHERE_PASSWORD: "env-password",
+      VSPHERE_THUMBPRINT: thumbprint,
+      VSPHERE_DATACENTER: "DC7",
+    };
+    const check = checkProviderConfig({}, env);
+    expect(check.failures).toEqual([]);
+    expect(check.config).toMatchObject({ thumbprint, datacenter: "DC7" });
+    expect(check.inputs).toEqual({});
+    // Given config wins over the environment.
+    expect(checkProviderConfig({ datacenter: "DC0" }, env).config).toMatchObject({ datacenter: "DC0" });
+    expect(checkProviderConfig({}, { ...env, VSPHERE_THUMBPRINT: "zz" }).failures[0]).toMatchObject({
+      property: "thumbprint",
+    });
+  });
+
   it("names each missing required key with how to set it", () => {
     const { failures } = checkProviderConfig({}, {});
     expect(failures.map((f) => f.property)).toEqual(["vsphereServer", "user", "password"]);

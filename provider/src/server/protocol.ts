@@ -32,12 +32,26 @@ export interface Protocol {
 
 let loaded: Protocol | undefined;
 
+/**
+ * Defined (as `true`) only in the plugin tarball's single-file bundle (scripts/package-plugin.sh),
+ * whose bundler maps every `google-protobuf` import to the copy the stubs use.
+ */
+declare const BONNEVILLE_BUNDLE: boolean | undefined;
+
 /** Loads (once) and returns the protocol modules. */
 export function protocol(): Protocol {
   if (loaded) return loaded;
-  const stubs = path.dirname(require.resolve("@pulumi/pulumi/proto/provider_pb"));
-  const wellKnown = (name: string): unknown =>
-    require(require.resolve(`google-protobuf/google/protobuf/${name}`, { paths: [stubs] }));
+  const bundled = typeof BONNEVILLE_BUNDLE !== "undefined" && BONNEVILLE_BUNDLE;
+  const stubs = bundled ? "" : path.dirname(require.resolve("@pulumi/pulumi/proto/provider_pb"));
+  const wellKnown = (name: "struct_pb" | "empty_pb" | "any_pb"): unknown => {
+    if (bundled) {
+      // Static names, so that the bundler finds them.
+      if (name === "struct_pb") return require("google-protobuf/google/protobuf/struct_pb");
+      if (name === "empty_pb") return require("google-protobuf/google/protobuf/empty_pb");
+      return require("google-protobuf/google/protobuf/any_pb");
+    }
+    return require(require.resolve(`google-protobuf/google/protobuf/${name}`, { paths: [stubs] }));
+  };
   loaded = {
     grpc: require("@grpc/grpc-js") as typeof grpcJs,
     providerGrpc: require("@pulumi/pulumi/proto/provider_grpc_pb") as typeof providerGrpc,
