@@ -102,6 +102,7 @@ func InstallBonneville(svc *Service, server *Server) {
 	server.Config.Handler = front
 	bonnevilleInstalled = front
 	Map.AddHandler(bonnevilleGuests)
+	installBonnevilleTiming()
 }
 
 func (f *bonnevilleFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -148,7 +149,11 @@ func (f *bonnevilleFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	if routed, ok := bonnevilleRouted[method]; ok {
+	routed, ok := bonnevilleRouted[method]
+	if !ok {
+		routed, ok = bonnevilleTimingRoute(method, body) // power-off and destroy under the timing model
+	}
+	if ok {
 		body = bonnevilleRoutedTag(method).ReplaceAll(body, []byte("${1}"+routed))
 	}
 	r.Body = ioutil.NopCloser(bytes.NewReader(body))
@@ -335,6 +340,7 @@ func (f *bonnevilleFront) control(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]bool{"reset": true})
 	case r.URL.Path == "/bonneville/inventory" && r.Method == http.MethodGet:
 		writeJSON(w, http.StatusOK, bonnevilleInventory())
+	case bonnevilleTimingControl(w, r):
 	default:
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no such control endpoint: " + r.Method + " " + r.URL.Path})
 	}

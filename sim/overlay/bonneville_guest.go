@@ -93,7 +93,7 @@ func (g *bonnevilleGuestSim) UpdateObject(obj mo.Reference, changes []types.Prop
 		case types.VirtualMachinePowerStatePoweredOn:
 			delay := g.ReadyDelay
 			if g.isInstantClone(ref) {
-				delay = g.CloneBootTime
+				delay = bonnevilleGuestBootDelay(g.CloneBootTime) // the timing model's, when on
 			}
 			time.AfterFunc(delay, func() { g.boot(ref) })
 		case types.VirtualMachinePowerStatePoweredOff:
