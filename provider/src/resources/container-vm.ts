@@ -223,6 +223,8 @@ interface ParentShape {
   readonly nics: readonly NicInfo[];
   readonly pool: MoRef | undefined;
   readonly folder: MoRef | undefined;
+  /** The parent's ESXi host, where its forks run (for admission control). */
+  readonly host: MoRef | undefined;
 }
 
 const parentShapes = new WeakMap<VSphereClient, LookupCache<ParentShape>>();
@@ -236,6 +238,7 @@ function parentShape(client: VSphereClient, ref: MoRef): Promise<ParentShape> {
       "resourcePool",
       "parent",
       "config.hardware.device",
+      "runtime.host",
     ]);
     if (!p)
       throw new ValidationError([
@@ -247,6 +250,7 @@ function parentShape(client: VSphereClient, ref: MoRef): Promise<ParentShape> {
       nics: nicsOf(p["config.hardware.device"]),
       pool: p.resourcePool instanceof MoRef ? p.resourcePool : undefined,
       folder: p.parent instanceof MoRef ? p.parent : undefined,
+      host: p["runtime.host"] instanceof MoRef ? p["runtime.host"] : undefined,
     };
   });
 }
@@ -392,7 +396,7 @@ async function create(
       name,
       { ...(folder ? { folder } : {}), ...(pool ? { pool } : {}), nicNetworks },
       extraConfig,
-      { signal },
+      { signal, ...(parent.host ? { host: parent.host } : {}) },
     );
   } catch (error) {
     const explained = await explainCloneFailure(client, error, parent, name, folder, ctx.urn, digest);
