@@ -1,5 +1,5 @@
 // Command bonneville-sim serves Bonneville's embedded vSphere: a vCenter model
-// (one datacenter, a cluster of three ESXi hosts, a distributed switch with two
+// (one datacenter, a cluster of three ESXi hosts (BONNEVILLE_SIM_HOSTS), a distributed switch with two
 // port groups, a datastore and a source template) on loopback over HTTPS, with
 // InstantClone_Task, a simulated guest agent, and fault injection.
 package main
@@ -49,6 +49,14 @@ func envMillis(name string, fallback int) time.Duration {
 		log.Fatalf("%s must be a number of milliseconds, got %q", name, os.Getenv(name))
 	}
 	return time.Duration(v) * time.Millisecond
+}
+
+func envCount(name string, fallback int) int {
+	v, err := strconv.Atoi(env(name, strconv.Itoa(fallback)))
+	if err != nil || v < 1 || v > 64 {
+		log.Fatalf("%s must be a whole number from 1 to 64, got %q", name, os.Getenv(name))
+	}
+	return v
 }
 
 // selfSignedCertificate makes a fresh key and certificate for loopback, so
@@ -205,6 +213,8 @@ type config struct {
 	// ToolsNetRefresh is how often simulated VMware Tools polls a guest's
 	// network (30 s, as Tools; 0 means that default).
 	ToolsNetRefresh time.Duration
+	// Hosts is the number of ESXi hosts in the cluster (default 3).
+	Hosts int
 }
 
 // configFromEnv reads the BONNEVILLE_SIM_* environment (see sim/run).
@@ -218,6 +228,7 @@ func configFromEnv() config {
 		CloneBoot:  envMillis("BONNEVILLE_SIM_CLONE_BOOT_MS", 50),
 		// open-vm-tools guestInfoServer.c polls the network every 30 s.
 		ToolsNetRefresh: envMillis("BONNEVILLE_SIM_TOOLS_NET_REFRESH_MS", 30000),
+		Hosts:      envCount("BONNEVILLE_SIM_HOSTS", 3),
 	}
 }
 
@@ -246,6 +257,9 @@ func serve(cfg config) (*instance, error) {
 	model.Datacenter = 1
 	model.Cluster = 1
 	model.ClusterHost = 3
+	if cfg.Hosts > 0 {
+		model.ClusterHost = cfg.Hosts
+	}
 	model.Host = 0
 	model.Machine = 0
 	model.Portgroup = 2

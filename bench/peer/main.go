@@ -531,6 +531,7 @@ type result struct {
 	Concurrency         int            `json:"concurrency"`
 	Parents             []string       `json:"parents"`
 	WallMs              float64        `json:"wallMs"`
+	StartUnixMs         float64        `json:"startUnixMs"` // when the clones were started (wall clock)
 	CreateMs            []float64      `json:"createMs"`
 	CreateStats         latencyStats   `json:"createStats"`
 	CreateCPUMs         float64        `json:"createCpuMs"`
@@ -709,6 +710,7 @@ func main() {
 
 	cpuStart := cpuTime()
 	start := time.Now()
+	res.StartUnixMs = float64(start.UnixNano()) / 1e6
 	runConcurrently(o.n, o.concurrency, func(i int) {
 		name := fmt.Sprintf("%s-%d", o.prefix, i)
 		p := i % len(parents)

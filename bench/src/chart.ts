@@ -118,3 +118,78 @@ export function fleetChart(results: BenchResults): string {
   svg.push("</svg>");
   return `${svg.join("\n")}\n`;
 }
+
+/**
+ * An SVG bar chart of fleet time ÷ the platform's limit for each N and cluster size: Bonneville,
+ * Bonneville without admission bounds and the govmomi peer, with the limit (1.0) and the target (1.1).
+ */
+export function limitChart(results: BenchResults): string {
+  const groups = results.limit;
+  const bars = [
+    { key: "bonneville", label: "Bonneville", color: COLORS.bonneville },
+    { key: "unbounded", label: "Bonneville, admission bounds off", color: "#8fb7dc" },
+    { key: "peer", label: "govmomi peer", color: COLORS.peer },
+  ] as const;
+  const maxRatio = Math.max(1.2, ...groups.flatMap((g) => bars.map((b) => g[b.key].ratio)));
+  const yTicks = ticks(maxRatio, 6);
+  const yMax = yTicks[yTicks.length - 1]!;
+  const plotW = WIDTH - MARGIN.left - MARGIN.right;
+  const plotH = HEIGHT - MARGIN.top - MARGIN.bottom;
+  const y = (r: number) => MARGIN.top + plotH - (r / yMax) * plotH;
+  const f1 = (v: number) => v.toFixed(1);
+  const groupW = plotW / Math.max(1, groups.length);
+  const barW = Math.min(40, (groupW * 0.8) / bars.length);
+  const svg: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" font-family="sans-serif" font-size="12">`,
+    `<rect width="${WIDTH}" height="${HEIGHT}" fill="white"/>`,
+    `<text x="${WIDTH / 2}" y="22" text-anchor="middle" font-size="15" font-weight="bold">Time until every container runs, against the platform's limit</text>`,
+    `<text x="${WIDTH / 2}" y="40" text-anchor="middle" fill="#555">${escapeXml(
+      `embedded vSphere with the vCenter timing model, ${results.machine.nproc} CPUs (shared), load ${results.machine.loadAverage.start}–${results.machine.loadAverage.end}; ${results.startedAt.slice(0, 10)}`,
+    )}</text>`,
+  ];
+  for (const t of yTicks) {
+    const py = f1(y(t));
+    svg.push(
+      `<line x1="${MARGIN.left}" x2="${WIDTH - MARGIN.right}" y1="${py}" y2="${py}" stroke="#e3e3e3"/>`,
+      `<text x="${MARGIN.left - 8}" y="${py}" dy="4" text-anchor="end">${t}</text>`,
+    );
+  }
+  groups.forEach((g, i) => {
+    const left = MARGIN.left + i * groupW + (groupW - barW * bars.length) / 2;
+    bars.forEach((b, j) => {
+      const r = g[b.key].ratio;
+      svg.push(
+        `<rect x="${f1(left + j * barW)}" y="${f1(y(r))}" width="${f1(barW - 4)}" height="${f1(MARGIN.top + plotH - y(r))}" fill="${b.color}"><title>${escapeXml(
+          `${b.label}, N=${g.n} on ${g.hosts} hosts: ${(g[b.key].fleetMs / 1000).toFixed(2)} s, limit ${(g[b.key].limitMs / 1000).toFixed(2)} s (${r.toFixed(2)}×)`,
+        )}</title></rect>`,
+        `<text x="${f1(left + j * barW + (barW - 4) / 2)}" y="${f1(y(r) - 4)}" text-anchor="middle" font-size="10">${r.toFixed(2)}</text>`,
+      );
+    });
+    svg.push(
+      `<text x="${f1(MARGIN.left + i * groupW + groupW / 2)}" y="${MARGIN.top + plotH + 20}" text-anchor="middle">${escapeXml(`N=${g.n}, ${g.hosts} hosts`)}</text>`,
+    );
+  });
+  for (const [level, label, dash] of [
+    [1, "limit", ""],
+    [1.1, "target 1.1", ' stroke-dasharray="6 4"'],
+  ] as const) {
+    svg.push(
+      `<line x1="${MARGIN.left}" x2="${WIDTH - MARGIN.right}" y1="${f1(y(level))}" y2="${f1(y(level))}" stroke="#b00"${dash}/>`,
+      `<text x="${WIDTH - MARGIN.right}" y="${f1(y(level) - 4)}" text-anchor="end" fill="#b00">${label}</text>`,
+    );
+  }
+  svg.push(
+    `<line x1="${MARGIN.left}" x2="${WIDTH - MARGIN.right}" y1="${MARGIN.top + plotH}" y2="${MARGIN.top + plotH}" stroke="#333"/>`,
+    `<line x1="${MARGIN.left}" x2="${MARGIN.left}" y1="${MARGIN.top}" y2="${MARGIN.top + plotH}" stroke="#333"/>`,
+    `<text transform="translate(18 ${MARGIN.top + plotH / 2}) rotate(-90)" text-anchor="middle">fleet time ÷ limit</text>`,
+  );
+  bars.forEach((b, i) => {
+    const ly = MARGIN.top + 12 + i * 18;
+    svg.push(
+      `<rect x="${MARGIN.left + 10}" y="${ly - 6}" width="12" height="12" fill="${b.color}"/>`,
+      `<text x="${MARGIN.left + 28}" y="${ly}" dy="4">${escapeXml(b.label)}</text>`,
+    );
+  });
+  svg.push("</svg>");
+  return `${svg.join("\n")}\n`;
+}

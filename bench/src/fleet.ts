@@ -25,6 +25,21 @@ export const VM_TOKEN = "bonneville:index:ContainerVM";
 /** The ESXi hosts of the embedded vSphere's cluster: one parent on each. */
 export const ESXI_HOSTS = ["DC0_C0/DC0_C0_H0", "DC0_C0/DC0_C0_H1", "DC0_C0/DC0_C0_H2"] as const;
 
+/** The inventory paths of a cluster of `count` hosts (the simulator's naming). */
+export function esxiHosts(count: number): string[] {
+  return Array.from({ length: count }, (_, i) => `DC0_C0/DC0_C0_H${i}`);
+}
+
+/** The world to build: the cluster's size, simulator settings and extra provider configuration. */
+export interface WorldOptions {
+  /** ESXi hosts in the cluster, one parent on each. Default 3. */
+  readonly hosts?: number;
+  /** Environment of the simulator (e.g. BONNEVILLE_SIM_TIMING=vcenter). */
+  readonly simEnv?: Readonly<Record<string, string>>;
+  /** Provider configuration added to the connection's (e.g. maxTasksInFlightPerHost). */
+  readonly config?: Readonly<Record<string, string>>;
+}
+
 /** What every benchmark container runs (the same values go to the govmomi peer). */
 export const CONTAINER = {
   image: "nginx:1.27",
@@ -32,6 +47,13 @@ export const CONTAINER = {
   env: { MODE: "bench" },
   labels: { app: "bench" },
 } as const;
+
+/**
+ * Inputs every benchmark parent gets beyond its placement. Fleets should fork from frozen parents
+ * (DESIGN.md, "Where a user outgrows one machine"); once ParentTemplate has its `freeze` input
+ * (issue 14), switching is this one line: `{ freeze: true }`.
+ */
+const PARENT_EXTRA_INPUTS: WireProperties = {};
 
 /** Milliseconds a new parent takes to signal ready in the simulator (kept short: setup is not measured). */
 const PARENT_READY_MS = "150";
@@ -60,12 +82,20 @@ export interface FleetWorld {
 }
 
 /** Starts a fresh simulator and plugin and creates the host and the parents (not timed). */
-export async function startWorld(run: PluginRunOptions = {}): Promise<FleetWorld> {
-  const sim = await Sim.start({ BONNEVILLE_SIM_READY_MS: PARENT_READY_MS });
+export async function startWorld(
+  run: PluginRunOptions = {},
+  options: WorldOptions = {},
+): Promise<FleetWorld> {
+  const hosts = options.hosts ?? ESXI_HOSTS.length;
+  const sim = await Sim.start({
+    BONNEVILLE_SIM_READY_MS: PARENT_READY_MS,
+    BONNEVILLE_SIM_HOSTS: String(hosts),
+    ...options.simEnv,
+  });
   let plugin: PluginProcess | undefined;
   try {
     plugin = await startPlugin({ env: pluginEnv(run) });
-    await configure(plugin, sim);
+    await configure(plugin, sim, options.config ?? {});
     const host = await checkAndCreate(plugin, HOST_TOKEN, "bench-host", {
       name: "bench-pool",
       cluster: "DC0_C0",
@@ -74,13 +104,14 @@ export async function startWorld(run: PluginRunOptions = {}): Promise<FleetWorld
     // Parents keep the source's network (DC0_DVPG0); containers go on the host's bridge, so every
     // clone carries a NIC backing edit, as a real fleet on its own port group does.
     const parents = await Promise.all(
-      ESXI_HOSTS.map((esxi, i) =>
+      esxiHosts(hosts).map((esxi, i) =>
         checkAndCreate(plugin!, PARENT_TOKEN, `bench-parent-${i}`, {
           name: `bench-parent-${i}`,
           source: "bonneville-source",
           resourcePoolId: host.outputs.resourcePoolId,
           folderId: host.outputs.folderId,
           host: esxi,
+          ...PARENT_EXTRA_INPUTS,
         }),
       ),
     );
@@ -103,12 +134,17 @@ export async function startWorld(run: PluginRunOptions = {}): Promise<FleetWorld
 }
 
 /** CheckConfig then Configure, as the engine configures the default provider. */
-async function configure(plugin: PluginProcess, sim: Sim): Promise<void> {
+async function configure(
+  plugin: PluginProcess,
+  sim: Sim,
+  extra: Readonly<Record<string, string>>,
+): Promise<void> {
   const config: Record<string, string> = {
     vsphereServer: sim.url,
     user: sim.user,
     password: sim.password,
     thumbprint: sim.thumbprint,
+    ...extra,
   };
   const news: WireProperties = { ...config, password: secret(config.password) };
   const urn = urnOf(`pulumi:providers:${PACKAGE_NAME}`, "default");
@@ -137,7 +173,7 @@ export async function checkAndCreate(
   return { urn, id: created.id, inputs: checked.inputs, outputs: created.properties };
 }
 
-/** The inputs of container `i`: forked from parent i mod 3, on the host's bridge port group. */
+/** The inputs of container `i`: forked from parent i mod (parents), on the host's bridge port group. */
 export function containerInputs(world: FleetWorld, i: number): WireProperties {
   const networks = world.host.outputs.networks as Record<string, string>;
   return {

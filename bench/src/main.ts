@@ -8,6 +8,9 @@
  *   --starts 20         plugin launches timed (default 20)
  *   --memory 1000       container VMs for the memory figure (default 1000)
  *   --memory-runs 3     runs of the memory measurement (default 3)
+ *   --limit-sizes 100,1000  fleet sizes run against the platform's limit under
+ *                       the vCenter timing model ("none" skips them)
+ *   --limit-hosts 3,12  ESXi hosts in the cluster for those runs
  *   --no-profile        skip the CPU profile of the plugin
  *   --write-figures     also write the committed copies: bench/figures.json,
  *                       bench/fleet.svg and the figures section of BENCHMARKS.md
@@ -15,7 +18,7 @@
  *   --provider DIR      run the plugin from another provider/ tree with a
  *                       compiled dist/ (A/B runs of a change; see bench/ab)
  *
- * Always writes DIR/latest.json, DIR/fleet.svg, DIR/report.txt (and
+ * Always writes DIR/latest.json, DIR/fleet.svg, DIR/limit.svg, DIR/report.txt (and
  * DIR/plugin-create.cpuprofile). Exits 1 when an operation failed (the
  * figures then do not describe a fleet that was made); a missed target only
  * shows as MISS.
@@ -23,7 +26,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { repoRoot } from "../../tests/harness";
-import { fleetChart } from "./chart";
+import { fleetChart, limitChart } from "./chart";
 import { formatMarkdown, formatTable } from "./report";
 import type { BenchResults } from "./results";
 import { failureCount, runBench, type BenchOptions } from "./run";
@@ -40,7 +43,7 @@ interface Cli {
 /** Parses the command line; throws with the allowed options on a bad one. */
 export function parseArgs(argv: readonly string[]): Cli {
   const usage =
-    "options: --sizes 50,500 --repeats 5 --starts 20 --memory 1000 --memory-runs 3 --no-profile --write-figures --out DIR --provider DIR";
+    "options: --sizes 50,500 --repeats 5 --starts 20 --memory 1000 --memory-runs 3 --limit-sizes 100,1000 --limit-hosts 3,12 --no-profile --write-figures --out DIR --provider DIR";
   const values = new Map<string, string>();
   const flags = new Set<string>();
   for (let i = 0; i < argv.length; i++) {
@@ -52,7 +55,19 @@ export function parseArgs(argv: readonly string[]): Cli {
       flags.add(name);
       continue;
     }
-    if (!["sizes", "repeats", "starts", "memory", "memory-runs", "out", "provider"].includes(name!)) {
+    if (
+      ![
+        "sizes",
+        "repeats",
+        "starts",
+        "memory",
+        "memory-runs",
+        "limit-sizes",
+        "limit-hosts",
+        "out",
+        "provider",
+      ].includes(name!)
+    ) {
       throw new Error(`unknown option --${name}; ${usage}`);
     }
     const value = inline ?? argv[++i];
@@ -73,6 +88,18 @@ export function parseArgs(argv: readonly string[]): Cli {
     }
     return n;
   });
+  const counts = (name: string, fallback: readonly number[]): number[] => {
+    const raw = values.get(name);
+    if (raw === undefined) return [...fallback];
+    if (raw === "none") return [];
+    return raw.split(",").map((v) => {
+      const n = Number(v.trim());
+      if (!Number.isInteger(n) || n < 1) {
+        throw new Error(`--${name} must be positive integers separated by commas (or "none"), got "${raw}"`);
+      }
+      return n;
+    });
+  };
   const outDir = path.resolve(values.get("out") ?? path.join(repoRoot, "bench", "results"));
   return {
     options: {
@@ -81,6 +108,8 @@ export function parseArgs(argv: readonly string[]): Cli {
       pluginStarts: positive("starts", 20),
       memoryVms: positive("memory", 1000),
       memoryRuns: positive("memory-runs", 3),
+      limitSizes: counts("limit-sizes", [100, 1000]),
+      limitHosts: counts("limit-hosts", [3, 12]),
       ...(flags.has("no-profile") ? {} : { profileFile: path.join(outDir, "plugin-create.cpuprofile") }),
       ...(values.has("provider") ? { providerDir: path.resolve(values.get("provider")!) } : {}),
     },
@@ -108,6 +137,8 @@ export async function writeOutputs(
   };
   write(path.join(outDir, "latest.json"), json);
   write(path.join(outDir, "fleet.svg"), svg);
+  const limitSvg = results.limit.length > 0 ? limitChart(results) : undefined;
+  if (limitSvg) write(path.join(outDir, "limit.svg"), limitSvg);
   write(path.join(outDir, "report.txt"), `${formatTable(results)}\n`);
   if (writeFigures) {
     const figures = path.join(repoRoot, "bench", "figures.json");
@@ -115,6 +146,7 @@ export async function writeOutputs(
     const style = (await prettier.resolveConfig(figures)) ?? {};
     write(figures, await prettier.format(json, { ...style, filepath: figures }));
     write(path.join(repoRoot, "bench", "fleet.svg"), svg);
+    if (limitSvg) write(path.join(repoRoot, "bench", "limit.svg"), limitSvg);
     const doc = path.join(repoRoot, "BENCHMARKS.md");
     write(doc, replaceFigures(fs.readFileSync(doc, "utf8"), formatMarkdown(results)));
   }

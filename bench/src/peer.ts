@@ -53,40 +53,9 @@ export function buildPeer(): string {
  * simulator): N instant clones of the world's parents, then their destruction.
  */
 export async function runPeerFleet(world: FleetWorld, n: number, binary: string): Promise<PeerFleetFigures> {
-  const networks = world.host.outputs.networks as Record<string, string>;
-  const args = [
-    "-url",
-    world.sim.url,
-    "-user",
-    world.sim.user,
-    "-password",
-    world.sim.password,
-    "-thumbprint",
-    world.sim.thumbprint,
-    "-parents",
-    world.parents.map((p) => p.id).join(","),
-    "-folder",
-    String(world.host.outputs.folderId),
-    "-pool",
-    String(world.host.outputs.resourcePoolId),
-    "-network",
-    networks.bridge!,
-    "-image",
-    CONTAINER.image,
-    "-command",
-    JSON.stringify(CONTAINER.command),
-    "-env",
-    JSON.stringify(CONTAINER.env),
-    "-labels",
-    JSON.stringify(CONTAINER.labels),
-    "-prefix",
-    "peer-c",
-    "-n",
-    String(n),
-    "-destroy",
-  ];
+  const args = [...peerArgs(world, n, "peer-c"), "-destroy"];
   await world.sim.resetStats();
-  const stdout = await run(binary, args);
+  const stdout = await runProgram(binary, args);
   const simCalls = (await world.sim.stats()).calls;
   const containersLeftAfterDelete = containersOf(await world.sim.inventory()).length;
   const out = JSON.parse(stdout) as PeerOutput;
@@ -123,8 +92,46 @@ export async function runPeerFleet(world: FleetWorld, n: number, binary: string)
   };
 }
 
+/**
+ * The peer's arguments for N clones of the world's parents named `<prefix>-<i>`, with the same pool,
+ * folder, port group and container spec as the Bonneville fleet (creates only; add `-destroy`).
+ */
+export function peerArgs(world: FleetWorld, n: number, prefix: string): string[] {
+  const networks = world.host.outputs.networks as Record<string, string>;
+  return [
+    "-url",
+    world.sim.url,
+    "-user",
+    world.sim.user,
+    "-password",
+    world.sim.password,
+    "-thumbprint",
+    world.sim.thumbprint,
+    "-parents",
+    world.parents.map((p) => p.id).join(","),
+    "-folder",
+    String(world.host.outputs.folderId),
+    "-pool",
+    String(world.host.outputs.resourcePoolId),
+    "-network",
+    networks.bridge!,
+    "-image",
+    CONTAINER.image,
+    "-command",
+    JSON.stringify(CONTAINER.command),
+    "-env",
+    JSON.stringify(CONTAINER.env),
+    "-labels",
+    JSON.stringify(CONTAINER.labels),
+    "-prefix",
+    prefix,
+    "-n",
+    String(n),
+  ];
+}
+
 /** Runs a program to completion and returns its stdout (a failed clone still prints its figures). */
-function run(file: string, args: readonly string[]): Promise<string> {
+export function runProgram(file: string, args: readonly string[]): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(file, args, { maxBuffer: 256 * 1024 * 1024 }, (error, stdout, stderr) => {
       if (error && !stdout.trim())

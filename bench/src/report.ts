@@ -90,6 +90,62 @@ function ratioRows(results: BenchResults): string[][] {
   return rows;
 }
 
+function limitRows(results: BenchResults): string[][] {
+  const rows = [
+    [
+      "N",
+      "hosts",
+      "client",
+      "all running",
+      "limit",
+      "÷ limit",
+      "fork→running p50",
+      "p99",
+      "first/last fork",
+      "in flight (host)",
+      "host peak",
+      "CPU/create",
+      "failures",
+    ],
+  ];
+  for (const l of results.limit) {
+    for (const [label, r] of [
+      ["Bonneville", l.bonneville],
+      ["Bonneville, no bounds", l.unbounded],
+      ["govmomi peer", l.peer],
+    ] as const) {
+      rows.push([
+        String(l.n),
+        String(l.hosts),
+        label,
+        s(r.fleetMs),
+        s(r.limitMs),
+        r.ratio.toFixed(2),
+        s(r.forkToRunning.p50),
+        s(r.forkToRunning.p99),
+        `${s(r.firstForkMs)} / ${s(r.lastForkMs)}`,
+        `${r.peakInFlight} (${r.peakInFlightPerHost})`,
+        String(r.peakRunningPerHost),
+        r.client === "govmomi-peer" ? "" : ms(r.cpuMsPerCreate),
+        String(r.errors.length),
+      ]);
+    }
+  }
+  return rows;
+}
+
+function limitNote(results: BenchResults): string {
+  const model = results.limitModel;
+  if (!model) return "";
+  return (
+    `Timing model: instant clone ${model.cloneMs} ms median (log-normal spread ${model.spread}), ${model.perHost} provisioning ` +
+    `operations per host, ${model.vcenterTasks} tasks per vCenter, Tools address ${model.toolsAddressMs} ms + agent start ` +
+    `${model.agentStartMs} ms; limit = N ÷ (hosts × ${model.perHost}) × mean clone + mean address and agent start. ` +
+    `Bonneville / peer: ${results.limit.map((l) => `N=${l.n} on ${l.hosts} hosts ${l.ratios.bonnevillePeer.toFixed(2)}`).join(", ")}. ` +
+    `With bounds ÷ without: ${results.limit.map((l) => `N=${l.n} on ${l.hosts} hosts ${l.ratios.admissionCost.toFixed(2)}`).join(", ")}.`
+  );
+}
+
 function targetRows(results: BenchResults): string[][] {
   return [
     ["", "target", "limit", "measured"],
@@ -128,6 +184,14 @@ export function formatTable(results: BenchResults): string {
     `  Bonneville:   ${methods(last.bonneville.soapPerDeleteByMethod)}`,
     `  govmomi peer: ${methods(last.peer.soapPerDeleteByMethod)}`,
     "",
+    ...(results.limit.length > 0
+      ? [
+          "Fleet time against the platform's limit (vCenter timing model; until every container reports running)",
+          columns(limitRows(results)),
+          limitNote(results),
+          "",
+        ]
+      : []),
     `Scaling time(${results.scaling.toN})/time(${results.scaling.fromN}): Bonneville ${results.scaling.bonneville.toFixed(2)}, govmomi peer ${results.scaling.peer.toFixed(2)}`,
     `Plugin start (launch to port, ${results.settings.pluginStarts} launches): median ${ms(results.pluginStart.medianMs)}, p90 ${ms(results.pluginStart.p90Ms)} (node -e 0 alone: ${ms(results.pluginStart.nodeBaselineMs)})`,
     `Memory (median of ${results.settings.memoryRuns} runs: ${results.memory.rssMbRuns.join(", ")} MB): plugin RSS ${results.memory.rssMb} MB after ${results.memory.vms} VMs created and read (peak ${results.memory.peakRssMb} MB; ${results.memory.baselineRssMb} MB before the first container; create ${s(results.memory.createWallMs)}, read ${s(results.memory.readWallMs)}, ${results.memory.soapPerRead} SOAP calls per Read)`,
@@ -181,6 +245,18 @@ export function formatMarkdown(results: BenchResults): string {
         .join(" — ") +
       ".",
     "",
+    ...(results.limit.length > 0
+      ? [
+          "Fleet time against the platform's limit (the simulator's vCenter timing model; from the first Check to the last container reporting running; one run each):",
+          "",
+          markdownTable(limitRows(results)),
+          "",
+          limitNote(results),
+          "",
+          "![Fleet time against the platform's limit](bench/limit.svg)",
+          "",
+        ]
+      : []),
     `- Scaling time(${results.scaling.toN})/time(${results.scaling.fromN}): Bonneville ${results.scaling.bonneville.toFixed(2)}, peer ${results.scaling.peer.toFixed(2)}.`,
     `- Plugin start: median ${ms(results.pluginStart.medianMs)}, p90 ${ms(results.pluginStart.p90Ms)} over ${results.settings.pluginStarts} launches (\`node -e 0\` alone: ${ms(results.pluginStart.nodeBaselineMs)}).`,
     `- Memory: RSS ${results.memory.rssMb} MB after ${results.memory.vms} container VMs were created and read (median of ${results.settings.memoryRuns} runs: ${results.memory.rssMbRuns.join(", ")} MB; peak ${results.memory.peakRssMb} MB; ${results.memory.baselineRssMb} MB before the first container; ${results.memory.vms} concurrent creates took ${s(results.memory.createWallMs)}).`,

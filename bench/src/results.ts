@@ -10,6 +10,25 @@ import { median, round2, round3 } from "./measure";
 import type { PeerFleetFigures } from "./peer";
 import type { PluginStartFigures } from "./plugin-start";
 import type { ProfileFigures } from "./profile";
+import type { LimitRun } from "./limit";
+import type { SimTimingModel } from "../../tests/support/sim";
+
+/** The clients against the platform's limit at one N and cluster size. */
+export interface LimitComparison {
+  readonly n: number;
+  readonly hosts: number;
+  /** Bonneville with its default admission bounds. */
+  readonly bonneville: LimitRun;
+  /** Bonneville with admission control opened wide (what the bounds cost). */
+  readonly unbounded: LimitRun;
+  readonly peer: LimitRun;
+  readonly ratios: {
+    /** Bonneville's fleet time ÷ the peer's. */
+    readonly bonnevillePeer: number;
+    /** Bonneville's fleet time with its bounds ÷ without. */
+    readonly admissionCost: number;
+  };
+}
 
 /** One client's fleet figures at one N: medians over the repeated runs. */
 export interface FleetSummary {
@@ -71,6 +90,8 @@ export interface BenchResults {
     readonly pluginStarts: number;
     readonly memoryVms: number;
     readonly memoryRuns: number;
+    readonly limitSizes: readonly number[];
+    readonly limitHosts: readonly number[];
     /** The provider tree the plugin ran from. */
     readonly provider: string;
     readonly method: string;
@@ -82,6 +103,10 @@ export interface BenchResults {
     readonly bonneville: number;
     readonly peer: number;
   };
+  /** Fleet time against the platform's limit under the simulator's vCenter timing model (empty when not run). */
+  readonly limit: readonly LimitComparison[];
+  /** The timing model those runs used. */
+  readonly limitModel: SimTimingModel | undefined;
   readonly pluginStart: PluginStartFigures;
   readonly memory: MemoryFigures;
   readonly profile: ProfileFigures | undefined;
@@ -156,6 +181,31 @@ export function evaluateTargets(results: Omit<BenchResults, "targets">): TargetR
     round3((1.2 * results.scaling.toN) / results.scaling.fromN),
     "×",
   );
+  for (const l of results.limit) {
+    add(
+      `limit-${l.n}-${l.hosts}`,
+      `fleet time ÷ platform limit, Bonneville, N=${l.n} on ${l.hosts} hosts`,
+      l.bonneville.ratio,
+      1.1,
+      "×",
+    );
+  }
+  if (results.limit.length > 0) {
+    add(
+      "limitVsPeer",
+      "fleet time under the model, Bonneville / govmomi peer (worst N and cluster)",
+      Math.max(...results.limit.map((l) => l.ratios.bonnevillePeer)),
+      1.0,
+      "×",
+    );
+    add(
+      "admissionCost",
+      "fleet time with admission bounds ÷ without (worst N and cluster; run-to-run noise included)",
+      Math.max(...results.limit.map((l) => l.ratios.admissionCost)),
+      1.05,
+      "×",
+    );
+  }
   add("pluginStart", "plugin start, launch to port (median)", results.pluginStart.medianMs, 400, "ms");
   add(
     "cpuPerCreate",

@@ -13,7 +13,9 @@ import { buildPeer, runPeerFleet, type PeerFleetFigures } from "./peer";
 import { measurePluginStart } from "./plugin-start";
 import { profileCreates, type ProfileFigures } from "./profile";
 import { evaluateTargets, ratio, summarizeRuns, type BenchResults, type FleetComparison } from "./results";
-import { round2 } from "./measure";
+import { round2, round3 } from "./measure";
+import { runAgainstLimit, type LimitRun } from "./limit";
+import type { LimitComparison } from "./results";
 
 /** What to run. */
 export interface BenchOptions {
@@ -31,6 +33,10 @@ export interface BenchOptions {
   readonly profileFile?: string;
   /** A provider/ tree to benchmark instead of this repository's (A/B runs of a change; see bench/ab). */
   readonly providerDir?: string;
+  /** Fleet sizes run against the platform's limit under the vCenter timing model. Default [100, 1000]; [] skips. */
+  readonly limitSizes?: readonly number[];
+  /** Cluster sizes (ESXi hosts) for those runs. Default [3, 12]. */
+  readonly limitHosts?: readonly number[];
   /** Progress lines. Default: none. */
   readonly log?: (line: string) => void;
 }
@@ -144,6 +150,38 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResults
     peer: ratio(last.peer.createWallMs, first.peer.createWallMs),
   };
 
+  const limit: LimitComparison[] = [];
+  for (const n of options.limitSizes ?? [100, 1000]) {
+    for (const hosts of options.limitHosts ?? [3, 12]) {
+      const runs: Partial<Record<"bonneville" | "unbounded" | "peer", LimitRun>> = {};
+      for (const [key, client] of [
+        ["bonneville", "bonneville"],
+        ["peer", "govmomi-peer"],
+        ["unbounded", "bonneville-unbounded"],
+      ] as const) {
+        const r = await runAgainstLimit(client, n, hosts, peerBinary, run);
+        runs[key] = r;
+        log(
+          `limit N=${n} on ${hosts} hosts, ${client}: every container running after ${seconds(r.fleetMs)} ` +
+            `(limit ${seconds(r.limitMs)}, ratio ${r.ratio}; fork-to-running p50 ${seconds(r.forkToRunning.p50)}, ` +
+            `p99 ${seconds(r.forkToRunning.p99)})${errorNote(r.errors.length)}`,
+        );
+      }
+      const { bonneville, unbounded, peer } = runs as Required<typeof runs>;
+      limit.push({
+        n,
+        hosts,
+        bonneville,
+        unbounded,
+        peer,
+        ratios: {
+          bonnevillePeer: peer.fleetMs > 0 ? round3(bonneville.fleetMs / peer.fleetMs) : 0,
+          admissionCost: unbounded.fleetMs > 0 ? round3(bonneville.fleetMs / unbounded.fleetMs) : 0,
+        },
+      });
+    }
+  }
+
   log(`plugin start: ${pluginStarts} launches`);
   const pluginStart = await measurePluginStart(pluginStarts, run);
   log(`plugin start: median ${pluginStart.medianMs} ms, p90 ${pluginStart.p90Ms} ms`);
@@ -176,11 +214,15 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResults
       pluginStarts,
       memoryVms,
       memoryRuns,
+      limitSizes: options.limitSizes ?? [100, 1000],
+      limitHosts: options.limitHosts ?? [3, 12],
       provider: options.providerDir ? path.resolve(options.providerDir) : "provider/ of this repository",
       method: METHOD,
     },
     fleet,
     scaling,
+    limit,
+    limitModel: limit[0]?.bonneville.model,
     pluginStart,
     memory,
     profile,
@@ -192,7 +234,11 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResults
 export function failureCount(results: BenchResults): number {
   return (
     results.fleet.reduce((sum, f) => sum + f.bonneville.errors + f.peer.errors, 0) +
-    results.memory.errors.length
+    results.memory.errors.length +
+    results.limit.reduce(
+      (sum, l) => sum + l.bonneville.errors.length + l.unbounded.errors.length + l.peer.errors.length,
+      0,
+    )
   );
 }
 

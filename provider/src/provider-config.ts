@@ -9,6 +9,7 @@ import type { VSphereConnectionOptions } from "./vsphere";
 // The URL rules live in the client; this module stays light to keep plugin start-up fast.
 import { sdkUrl } from "./vsphere/sdk-url";
 import { describeUnencodable, firstUnencodableCharacter } from "./vsphere/soap/xml-characters";
+import { defaultAdmissionLimits } from "./vsphere/admission";
 
 /** Name of the Pulumi package; config keys are `bonneville:<key>`. */
 export const PACKAGE_NAME = "bonneville";
@@ -21,6 +22,8 @@ export const providerConfigKeys = [
   "allowUnverifiedSsl",
   "thumbprint",
   "datacenter",
+  "maxTasksInFlight",
+  "maxTasksInFlightPerHost",
 ] as const;
 
 /** One configuration key of the provider. */
@@ -74,6 +77,23 @@ export const providerConfigSchema: Readonly<Record<ProviderConfigKey, PropertySc
       "datacenter. Changing it replaces every resource of the provider. " +
       "Can also be set with the `VSPHERE_DATACENTER` environment variable.",
     defaultFromEnv: ["VSPHERE_DATACENTER"],
+  },
+  maxTasksInFlight: {
+    type: "integer",
+    description:
+      "The most vSphere tasks (clones, power operations, destroys, reconfigurations) the provider has in " +
+      "flight at once on its vCenter; more wait in the provider, in the order they were asked for, and " +
+      "start as earlier ones end. Default `320`: half of the about 640 operations vCenter runs at once " +
+      "before it queues, leaving the rest to other clients.",
+    default: defaultAdmissionLimits.perVCenter,
+  },
+  maxTasksInFlightPerHost: {
+    type: "integer",
+    description:
+      "The most vSphere tasks the provider has in flight at once on one ESXi host (container forks, whose " +
+      "host is their parent's). Default `16`: twice the 8 provisioning operations a host runs at once, so " +
+      "the next fork is already queued in vCenter when one ends.",
+    default: defaultAdmissionLimits.perHost,
   },
 };
 
@@ -199,6 +219,10 @@ export function checkProviderConfig(
     allowUnverifiedSsl: (values.allowUnverifiedSsl as boolean | undefined) ?? false,
     ...(values.thumbprint !== undefined ? { thumbprint: values.thumbprint as string } : {}),
     ...(values.datacenter !== undefined ? { datacenter: values.datacenter as string } : {}),
+    ...(values.maxTasksInFlight !== undefined ? { maxTasksInFlight: values.maxTasksInFlight as number } : {}),
+    ...(values.maxTasksInFlightPerHost !== undefined
+      ? { maxTasksInFlightPerHost: values.maxTasksInFlightPerHost as number }
+      : {}),
   };
   return { config, inputs, failures };
 }
@@ -238,6 +262,14 @@ function parseConfigValue(
         );
       }
       return value.trim();
+    }
+    case "maxTasksInFlight":
+    case "maxTasksInFlightPerHost": {
+      const n = typeof value === "string" && /^\s*\d+\s*$/.test(value) ? Number(value) : value;
+      if (typeof n !== "number" || !Number.isInteger(n) || n < 1 || n > 10000) {
+        return fail("a whole number from 1 to 10000");
+      }
+      return n;
     }
     case "user":
     case "password":
@@ -287,6 +319,16 @@ export function toConnectionOptions(config: ProviderConfig): VSphereConnectionOp
     password: config.password,
     allowUnverifiedSsl: config.allowUnverifiedSsl,
     ...(config.thumbprint !== undefined ? { thumbprint: config.thumbprint } : {}),
+    ...(config.maxTasksInFlight !== undefined || config.maxTasksInFlightPerHost !== undefined
+      ? {
+          admission: {
+            ...(config.maxTasksInFlight !== undefined ? { perVCenter: config.maxTasksInFlight } : {}),
+            ...(config.maxTasksInFlightPerHost !== undefined
+              ? { perHost: config.maxTasksInFlightPerHost }
+              : {}),
+          },
+        }
+      : {}),
   };
 }
 

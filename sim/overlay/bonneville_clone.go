@@ -69,6 +69,9 @@ func bonnevilleRun(ctx *Context, vm *VirtualMachine, task *Task, method string) 
 		task.Info.Reason = &types.TaskReasonUser{UserName: ctx.Session.UserName}
 	}
 	task.Info.Name = method
+	if ref, timed := bonnevilleTimedRun(ctx, vm, task, method, ""); timed {
+		return ref // the vCenter timing model (bonneville_timing.go)
+	}
 	delay := bonnevilleTaskDelay(method)
 	if delay <= 0 {
 		return task.Run()

@@ -108,6 +108,7 @@ func InstallBonneville(svc *Service, server *Server) {
 	bonnevilleInstalled = front
 	Map.AddHandler(bonnevilleGuests)
 	bonnevilleStartTools()
+	installBonnevilleTiming()
 }
 
 func (f *bonnevilleFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -158,7 +159,11 @@ func (f *bonnevilleFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if f.bonnevilleRefuse(w, method, body) {
 		return
 	}
-	if routed, ok := bonnevilleRouted[method]; ok {
+	routed, ok := bonnevilleRouted[method]
+	if !ok {
+		routed, ok = bonnevilleTimingRoute(method, body) // power-off and destroy under the timing model
+	}
+	if ok {
 		body = bonnevilleRoutedTag(method).ReplaceAll(body, []byte("${1}"+routed))
 	}
 	r.Body = ioutil.NopCloser(bytes.NewReader(body))
@@ -351,6 +356,7 @@ func (f *bonnevilleFront) control(w http.ResponseWriter, r *http.Request) {
 		bonnevilleModesControl(w, r)
 	case r.URL.Path == "/bonneville/inventory" && r.Method == http.MethodGet:
 		writeJSON(w, http.StatusOK, bonnevilleInventory())
+	case bonnevilleTimingControl(w, r):
 	default:
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no such control endpoint: " + r.Method + " " + r.URL.Path})
 	}

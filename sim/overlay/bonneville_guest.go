@@ -110,7 +110,7 @@ func (g *bonnevilleGuestSim) UpdateObject(obj mo.Reference, changes []types.Prop
 			}
 			delay := g.ReadyDelay
 			if g.isInstantClone(ref) {
-				delay = g.CloneBootTime
+				delay = bonnevilleGuestBootDelay(g.CloneBootTime) // the timing model's, when on
 			}
 			time.AfterFunc(delay, func() { g.boot(ref, false) })
 		case types.VirtualMachinePowerStatePoweredOff:

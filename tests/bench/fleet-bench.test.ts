@@ -24,9 +24,11 @@ beforeAll(async () => {
     pluginStarts: 2,
     memoryVms: 6,
     memoryRuns: 1,
+    limitSizes: [4],
+    limitHosts: [2],
     profileFile: path.join(outDir, "plugin-create.cpuprofile"),
   });
-}, 90_000);
+}, 180_000);
 
 afterAll(() => {
   if (outDir) fs.rmSync(outDir, { recursive: true, force: true });
@@ -84,6 +86,9 @@ describe("the fleet benchmark at N=3 and N=5", () => {
       "wallRatio",
       "soapPerCreate",
       "scaling",
+      "limit-4-2",
+      "limitVsPeer",
+      "admissionCost",
       "pluginStart",
       "cpuPerCreate",
       "rss",
@@ -91,9 +96,32 @@ describe("the fleet benchmark at N=3 and N=5", () => {
     expect(results.machine.nproc).toBeGreaterThan(0);
   });
 
-  it("writes the JSON, the chart and the report", async () => {
+  it("runs every client against the platform's limit under the timing model until every container runs", () => {
+    expect(results.limit.map((l) => [l.n, l.hosts])).toEqual([[4, 2]]);
+    const [l] = results.limit;
+    expect(results.limitModel).toMatchObject({ perHost: 8, vcenterTasks: 640 });
+    for (const r of [l!.bonneville, l!.unbounded, l!.peer]) {
+      expect(r.errors).toEqual([]);
+      expect(r.forkToRunning.count).toBe(4);
+      expect(r.fleetMs).toBeGreaterThan(0);
+      expect(r.limitMs).toBeGreaterThan(0);
+      // Every clone was made under the model: queued in vCenter, at most 8 at once on a host.
+      expect(r.peakRunningPerHost).toBeGreaterThan(0);
+      expect(r.peakRunningPerHost).toBeLessThanOrEqual(8);
+    }
+    expect(l!.bonneville.peakInFlightPerHost).toBeLessThanOrEqual(16);
+    expect(l!.ratios.bonnevillePeer).toBeGreaterThan(0);
+  });
+
+  it("writes the JSON, the charts and the report", async () => {
     const written = await writeOutputs(results, outDir, false);
-    expect(written.map((f) => path.basename(f))).toEqual(["latest.json", "fleet.svg", "report.txt"]);
+    expect(written.map((f) => path.basename(f))).toEqual([
+      "latest.json",
+      "fleet.svg",
+      "limit.svg",
+      "report.txt",
+    ]);
+    expect(fs.readFileSync(path.join(outDir, "limit.svg"), "utf8")).toContain("fleet time ÷ limit");
     const json = JSON.parse(fs.readFileSync(path.join(outDir, "latest.json"), "utf8")) as BenchResults;
     expect(json.fleet[1]!.bonneville.createWallMs).toBe(results.fleet[1]!.bonneville.createWallMs);
     const svg = fs.readFileSync(path.join(outDir, "fleet.svg"), "utf8");
@@ -101,6 +129,7 @@ describe("the fleet benchmark at N=3 and N=5", () => {
     expect(svg).toBe(fleetChart(results));
     expect(formatTable(results)).toContain("govmomi peer");
     expect(formatMarkdown(results)).toContain("| N | client | create wall |");
+    expect(formatMarkdown(results)).toContain("| N | hosts | client | all running | limit | ÷ limit |");
   });
 });
 

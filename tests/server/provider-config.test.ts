@@ -134,7 +134,7 @@ describe("provider configuration", () => {
       {
         property: "vsphereserver",
         reason:
-          'unknown configuration key "vsphereserver"; allowed keys: vsphereServer, user, password, allowUnverifiedSsl, thumbprint, datacenter',
+          'unknown configuration key "vsphereserver"; allowed keys: vsphereServer, user, password, allowUnverifiedSsl, thumbprint, datacenter, maxTasksInFlight, maxTasksInFlightPerHost',
       },
     ]);
   });
@@ -169,5 +169,29 @@ describe("provider configuration", () => {
         thumbprint: "ab".repeat(32),
       },
     );
+  });
+
+  it("reads the task bounds as whole numbers (Configure sends them as strings) and maps them to admission limits", () => {
+    const check = checkProviderConfig({ ...valid, maxTasksInFlight: "64", maxTasksInFlightPerHost: 4 }, {});
+    expect(check.failures).toEqual([]);
+    expect(check.config).toMatchObject({ maxTasksInFlight: 64, maxTasksInFlightPerHost: 4 });
+    expect(toConnectionOptions(check.config!).admission).toEqual({ perVCenter: 64, perHost: 4 });
+  });
+
+  it("rejects a task bound that is not a whole number from 1 to 10000, naming the key", () => {
+    const { failures } = checkProviderConfig(
+      { ...valid, maxTasksInFlight: "0", maxTasksInFlightPerHost: 2.5 },
+      {},
+    );
+    expect(failures).toEqual([
+      {
+        property: "maxTasksInFlight",
+        reason: '"maxTasksInFlight" is "0"; expected a whole number from 1 to 10000',
+      },
+      {
+        property: "maxTasksInFlightPerHost",
+        reason: '"maxTasksInFlightPerHost" is 2.5 (a number); expected a whole number from 1 to 10000',
+      },
+    ]);
   });
 });

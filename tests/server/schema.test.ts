@@ -56,6 +56,8 @@ describe("the package schema", () => {
       "allowUnverifiedSsl",
       "thumbprint",
       "datacenter",
+      "maxTasksInFlight",
+      "maxTasksInFlightPerHost",
     ]);
     for (const variable of Object.values(variables)) expect(variable.description).toMatch(/\w{10,}/);
     expect(variables.password).toEqual({

@@ -63,6 +63,39 @@ export interface SimStats {
   sessions: number;
 }
 
+/** The vCenter timing model's figures (see sim/overlay/bonneville_timing.go). */
+export interface SimTimingModel {
+  cloneMs: number;
+  perHost: number;
+  vcenterTasks: number;
+  powerOffMs: number;
+  destroyMs: number;
+  toolsAddressMs: number;
+  agentStartMs: number;
+  spread: number;
+}
+
+/** GET /bonneville/timing: the model, each modelled operation, and when each container reported running. */
+export interface SimTimingReport {
+  on: boolean;
+  model?: SimTimingModel;
+  ops: {
+    method: string;
+    task: string;
+    name?: string;
+    vm?: string;
+    host?: string;
+    queuedAt: number;
+    startedAt?: number;
+    endedAt?: number;
+  }[];
+  /** VM ID → when its guest reported the container running (Unix ms). */
+  running: Record<string, number>;
+  peakVCenter: number;
+  peakHost: Record<string, number>;
+  queuedNow: number;
+}
+
 /** A running simulator and its control API. */
 export class Sim implements SimEndpoint {
   private constructor(
@@ -143,6 +176,10 @@ export class Sim implements SimEndpoint {
   }
   expireSessions(): Promise<{ expired: number }> {
     return this.control("POST", "/sessions/expire");
+  }
+  /** The vCenter timing model's report (sim/overlay/bonneville_timing.go). */
+  timing(): Promise<SimTimingReport> {
+    return this.control<SimTimingReport>("GET", "/timing");
   }
 
   /**

@@ -250,6 +250,8 @@ interface ParentShape {
   readonly nics: readonly NicInfo[];
   readonly pool: MoRef | undefined;
   readonly folder: MoRef | undefined;
+  /** The parent's ESXi host, where its forks run (for admission control). */
+  readonly host: MoRef | undefined;
 }
 
 const parentShapes = new WeakMap<VSphereClient, LookupCache<ParentShape>>();
@@ -263,6 +265,7 @@ function parentShape(client: VSphereClient, ref: MoRef): Promise<ParentShape> {
       "resourcePool",
       "parent",
       "config.hardware.device",
+      "runtime.host",
     ]);
     if (!p)
       throw new ValidationError([
@@ -274,6 +277,7 @@ function parentShape(client: VSphereClient, ref: MoRef): Promise<ParentShape> {
       nics: nicsOf(p["config.hardware.device"]),
       pool: p.resourcePool instanceof MoRef ? p.resourcePool : undefined,
       folder: p.parent instanceof MoRef ? p.parent : undefined,
+      host: p["runtime.host"] instanceof MoRef ? p["runtime.host"] : undefined,
     };
   });
 }
@@ -424,7 +428,7 @@ async function create(
       name,
       { ...(folder ? { folder } : {}), ...(pool ? { pool } : {}), nicNetworks },
       extraConfig,
-      { signal },
+      { signal, ...(parent.host ? { host: parent.host } : {}) },
     );
   } catch (error) {
     release();

@@ -129,6 +129,10 @@ export interface ProviderConfig {
   readonly allowUnverifiedSsl: boolean;
   readonly thumbprint?: string;
   readonly datacenter?: string;
+  /** Tasks in flight at once on the vCenter (admission control). */
+  readonly maxTasksInFlight?: number;
+  /** Tasks in flight at once on one ESXi host (admission control). */
+  readonly maxTasksInFlightPerHost?: number;
 }
 
 export interface CreateResult {

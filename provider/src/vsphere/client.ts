@@ -14,6 +14,7 @@ import { MoRef } from "./types";
 import { VSphereError } from "./faults";
 import { sdkUrl } from "./sdk-url";
 import { Finder } from "./objects/finder";
+import { TaskAdmission, type AdmissionLimits } from "./admission";
 
 /** How to reach and trust vCenter. */
 export interface VSphereConnectionOptions {
@@ -34,6 +35,13 @@ export interface VSphereConnectionOptions {
   readonly taskRereadSeconds?: number;
   /** Longest silence on one call before it fails as unreachable, seconds. Default 300. */
   readonly requestTimeoutSeconds?: number;
+  /** Bounds on tasks in flight (see {@link defaultAdmissionLimits}). */
+  readonly admission?: Partial<AdmissionLimits>;
+}
+
+/** Options of a task: a call's, and the ESXi host it runs on when known (for admission control). */
+export interface TaskOptions extends CallOptions {
+  readonly host?: MoRef;
 }
 
 export class VSphereClient {
@@ -44,6 +52,8 @@ export class VSphereClient {
   readonly waits: PropertyWaiter;
   readonly find: Finder;
   readonly url: URL;
+  /** Bounds the tasks this client has in flight, per vCenter and per host. */
+  readonly admission: TaskAdmission;
 
   constructor(options: VSphereConnectionOptions) {
     this.url = sdkUrl(options.url);
@@ -61,6 +71,7 @@ export class VSphereClient {
     });
     this.waits = new PropertyWaiter(this.session);
     this.find = new Finder(this);
+    this.admission = new TaskAdmission(options.admission);
   }
 
   /** SOAP calls made so far, by method. */
@@ -96,19 +107,28 @@ export class VSphereClient {
     return this.tasks.wait(task, options);
   }
 
-  /** Starts a `*_Task` method and waits for it. */
+  /**
+   * Starts a `*_Task` method and waits for it. The task first waits its turn under the client's
+   * admission bounds (in order of asking), and counts against them until it has ended.
+   */
   async runTask(
     method: string,
     target: MoRef,
     args: DataObject = {},
-    options: CallOptions = {},
+    options: TaskOptions = {},
   ): Promise<unknown> {
-    const task = await this.startTask(method, target, args, options);
-    return this.waitForTask(task, {
-      operation: method,
-      target,
-      ...(options.signal ? { signal: options.signal } : {}),
-    });
+    const { host, ...call } = options;
+    const release = await this.admission.admit(host?.value, call.signal, method);
+    try {
+      const task = await this.startTask(method, target, args, call);
+      return await this.waitForTask(task, {
+        operation: method,
+        target,
+        ...(call.signal ? { signal: call.signal } : {}),
+      });
+    } finally {
+      release();
+    }
   }
 
   /**

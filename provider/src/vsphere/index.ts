@@ -1,7 +1,13 @@
 /** Bonneville's typed vSphere (vim25) client. Knows nothing of Pulumi. */
 export * from "./types";
 export * from "./faults";
-export { VSphereClient, type VSphereConnectionOptions } from "./client";
+export { VSphereClient, type TaskOptions, type VSphereConnectionOptions } from "./client";
+export {
+  TaskAdmission,
+  defaultAdmissionLimits,
+  type AdmissionLimits,
+  type AdmissionRelease,
+} from "./admission";
 export { NotVCenterError, requireVCenter, type ServerAbout } from "./vcenter-only";
 export { sdkUrl } from "./sdk-url";
 export { CallCounter } from "./soap/call-counter";

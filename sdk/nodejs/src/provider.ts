@@ -68,6 +68,14 @@ export class Provider extends pulumi.ProviderResource {
         : pulumi.output(args.allowUnverifiedSsl).apply((value) => JSON.stringify(value));
     inputs["thumbprint"] = args?.thumbprint;
     inputs["datacenter"] = args?.datacenter;
+    inputs["maxTasksInFlight"] =
+      args?.maxTasksInFlight === undefined
+        ? undefined
+        : pulumi.output(args.maxTasksInFlight).apply((value) => JSON.stringify(value));
+    inputs["maxTasksInFlightPerHost"] =
+      args?.maxTasksInFlightPerHost === undefined
+        ? undefined
+        : pulumi.output(args.maxTasksInFlightPerHost).apply((value) => JSON.stringify(value));
     super(Provider.__pulumiType, name, inputs, withPackageDefaults(opts ?? {}, ["password"]));
   }
 }
@@ -108,4 +116,17 @@ export interface ProviderArgs {
    * one datacenter. Changing it replaces every resource of the provider.
    */
   readonly datacenter?: pulumi.Input<string>;
+  /**
+   * The most vSphere tasks (clones, power operations, destroys, reconfigurations) the provider has
+   * in flight at once on its vCenter; more wait in the provider, in the order they were asked for,
+   * and start as earlier ones end. Default `320`: half of the about 640 operations vCenter runs at
+   * once before it queues, leaving the rest to other clients.
+   */
+  readonly maxTasksInFlight?: pulumi.Input<number>;
+  /**
+   * The most vSphere tasks the provider has in flight at once on one ESXi host (container forks,
+   * whose host is their parent's). Default `16`: twice the 8 provisioning operations a host runs at
+   * once, so the next fork is already queued in vCenter when one ends.
+   */
+  readonly maxTasksInFlightPerHost?: pulumi.Input<number>;
 }

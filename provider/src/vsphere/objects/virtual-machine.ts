@@ -1,5 +1,6 @@
 /** VirtualMachine: clone, instant clone, power, reconfigure, destroy and typed reads. */
 import type { CallOptions } from "../soap/client";
+import type { TaskOptions } from "../client";
 import { list, XsdValue, type DataObject } from "../soap/xml";
 import { VSphereError } from "../faults";
 import { MoRef } from "../types";
@@ -184,7 +185,7 @@ export class VirtualMachine extends ManagedObject {
     name: string,
     location: CloneLocation,
     extraConfig: Readonly<Record<string, string>>,
-    options: CallOptions = {},
+    options: TaskOptions = {},
   ): Promise<VirtualMachine> {
     const spec: DataObject = {
       $type: "VirtualMachineInstantCloneSpec",

@@ -1,0 +1,188 @@
+/**
+ * Fleet time against the platform's limit. With the simulator's vCenter timing model on
+ * (sim/overlay/bonneville_timing.go: ~1 s instant clones, 8 provisioning operations per host,
+ * 640 tasks per vCenter, guest address and agent start), N containers are forked at once and the
+ * benchmark waits until every one reports running. The limit is what vSphere itself allows:
+ *
+ *   limit = N ÷ (hosts × per-host concurrency) × mean clone time + mean agent start
+ *
+ * (agent start: Tools publishing the address plus the agent reporting running). The figure is
+ * fleet time ÷ limit, for Bonneville (with its admission control, and with it opened wide, to show
+ * what the bounds cost) and for the govmomi peer under the same model.
+ */
+import * as cpu from "./measure";
+import { checkAndCreate, containerInputs, startWorld, VM_TOKEN, type FleetWorld } from "./fleet";
+import { peerArgs, runProgram } from "./peer";
+import type { PluginRunOptions } from "./plugin-env";
+import { round2, round3, summarize, type LatencySummary } from "./measure";
+import type { SimTimingModel, SimTimingReport } from "../../tests/support/sim";
+import { ProviderRpcError } from "../../tests/harness";
+
+/** The clients measured against the limit. */
+export type LimitClient = "bonneville" | "bonneville-unbounded" | "govmomi-peer";
+
+/** Provider configuration that opens admission control wide (no bound binds at these sizes). */
+const UNBOUNDED = { maxTasksInFlight: "10000", maxTasksInFlightPerHost: "10000" } as const;
+
+/** Longest wait for every container to report running. */
+const RUNNING_TIMEOUT_MS = 10 * 60 * 1000;
+
+/** One client's run at one N and cluster size. */
+export interface LimitRun {
+  readonly client: LimitClient;
+  readonly n: number;
+  readonly hosts: number;
+  /** From the burst's start to the last container reporting running, ms. */
+  readonly fleetMs: number;
+  /** The platform's limit for this N and cluster, ms. */
+  readonly limitMs: number;
+  /** fleetMs ÷ limitMs. */
+  readonly ratio: number;
+  /** Per container: from the burst's start (every fork is asked for at once) to its running report, ms. */
+  readonly forkToRunning: LatencySummary;
+  /** Most of the client's tasks in flight (queued or running in vCenter) at once: overall, and on the busiest host. */
+  readonly peakInFlight: number;
+  readonly peakInFlightPerHost: number;
+  /** Most tasks vCenter admitted at once (its limit is 640), and most clones one host ran at once (its limit is 8). */
+  readonly peakVCenterTasks: number;
+  readonly peakRunningPerHost: number;
+  /** When vCenter received the first and the last fork, from the burst's start, ms. */
+  readonly firstForkMs: number;
+  readonly lastForkMs: number;
+  /** CPU time of the client process over the burst, ms per container (Bonneville only; 0 for the peer). */
+  readonly cpuMsPerCreate: number;
+  readonly errors: readonly string[];
+  /** The timing model the simulator ran. */
+  readonly model: SimTimingModel;
+}
+
+/** The platform's limit for N containers on `hosts` hosts under `model`, ms. */
+export function platformLimitMs(model: SimTimingModel, n: number, hosts: number): number {
+  // The model draws log-normal times around medians; their mean is median × e^(σ²/2).
+  const mean = (median: number) => median * Math.exp((model.spread * model.spread) / 2);
+  return (
+    (n / (hosts * model.perHost)) * mean(model.cloneMs) +
+    mean(model.toolsAddressMs) +
+    mean(model.agentStartMs)
+  );
+}
+
+/** Runs one client's fleet of N on `hosts` hosts under the timing model (a fresh simulator). */
+export async function runAgainstLimit(
+  client: LimitClient,
+  n: number,
+  hosts: number,
+  peerBinary: string,
+  run: PluginRunOptions = {},
+): Promise<LimitRun> {
+  const world = await startWorld(run, {
+    hosts,
+    simEnv: { BONNEVILLE_SIM_TIMING: "vcenter" },
+    ...(client === "bonneville-unbounded" ? { config: UNBOUNDED } : {}),
+  });
+  try {
+    const errors: string[] = [];
+    let vms: string[];
+    let startMs: number;
+    let cpuMs = 0;
+    if (client === "govmomi-peer") {
+      await world.plugin.close();
+      const stdout = await runProgram(peerBinary, peerArgs(world, n, "limit-peer"));
+      const out = JSON.parse(stdout) as { startUnixMs: number; errors: string[] };
+      errors.push(...out.errors);
+      startMs = out.startUnixMs;
+      const report = await world.sim.timing();
+      vms = report.ops
+        .filter((op) => op.method === "InstantClone_Task" && op.name?.startsWith("limit-peer-") && op.vm)
+        .map((op) => op.vm!);
+    } else {
+      const ids: (string | undefined)[] = new Array(n);
+      const cpuBefore = cpu.cpuMillis(world.plugin.pid);
+      startMs = Date.now();
+      await Promise.all(
+        Array.from({ length: n }, async (_, i) => {
+          try {
+            ids[i] = (await checkAndCreate(world.plugin, VM_TOKEN, `c${i}`, containerInputs(world, i))).id;
+          } catch (error) {
+            errors.push(`#${i}: ${error instanceof ProviderRpcError ? error.details : String(error)}`);
+          }
+        }),
+      );
+      cpuMs = cpu.cpuMillis(world.plugin.pid) - cpuBefore;
+      vms = ids.filter((id): id is string => id !== undefined);
+    }
+    const report = await waitRunning(world, vms, errors);
+    const model = report.model!;
+    const running = vms.map((vm) => report.running[vm]).filter((t): t is number => t !== undefined);
+    const fleetMs = running.length > 0 ? Math.max(...running) - startMs : 0;
+    const limitMs = platformLimitMs(model, n, hosts);
+    const flight = inFlight(report, new Set(vms));
+    return {
+      client,
+      n,
+      hosts,
+      fleetMs: round2(fleetMs),
+      limitMs: round2(limitMs),
+      ratio: round3(fleetMs / limitMs),
+      forkToRunning: summarize(running.map((t) => t - startMs)),
+      peakInFlight: flight.overall,
+      peakInFlightPerHost: flight.perHost,
+      peakVCenterTasks: report.peakVCenter,
+      peakRunningPerHost: Math.max(0, ...Object.values(report.peakHost)),
+      firstForkMs: round2(flight.firstQueuedAt - startMs),
+      lastForkMs: round2(flight.lastQueuedAt - startMs),
+      cpuMsPerCreate: round2(cpuMs / n),
+      errors,
+      model,
+    };
+  } finally {
+    await world.close();
+  }
+}
+
+/** Polls the timing report until every VM's guest reported running (or gives up, noting an error). */
+async function waitRunning(
+  world: FleetWorld,
+  vms: readonly string[],
+  errors: string[],
+): Promise<SimTimingReport> {
+  const deadline = Date.now() + RUNNING_TIMEOUT_MS;
+  for (;;) {
+    const report = await world.sim.timing();
+    const missing = vms.filter((vm) => report.running[vm] === undefined);
+    if (missing.length === 0) return report;
+    if (Date.now() > deadline) {
+      errors.push(`${missing.length} containers never reported running (${missing.slice(0, 5).join(", ")}…)`);
+      return report;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+/** Most of the given VMs' clone tasks in flight (asked for and not ended) at once, overall and per host. */
+function inFlight(
+  report: SimTimingReport,
+  vms: ReadonlySet<string>,
+): { overall: number; perHost: number; firstQueuedAt: number; lastQueuedAt: number } {
+  const ops = report.ops.filter((op) => op.method === "InstantClone_Task" && op.vm && vms.has(op.vm));
+  const peak = (list: typeof ops) => {
+    const events = list.flatMap((op) => [
+      { at: op.queuedAt, d: 1 },
+      { at: op.endedAt ?? Infinity, d: -1 },
+    ]);
+    events.sort((a, b) => a.at - b.at || a.d - b.d);
+    let now = 0;
+    let max = 0;
+    for (const e of events) max = Math.max(max, (now += e.d));
+    return max;
+  };
+  const byHost = new Map<string, typeof ops>();
+  for (const op of ops) byHost.set(op.host ?? "", [...(byHost.get(op.host ?? "") ?? []), op]);
+  const queued = ops.map((op) => op.queuedAt);
+  return {
+    overall: peak(ops),
+    perHost: Math.max(0, ...[...byHost.values()].map(peak)),
+    firstQueuedAt: Math.min(...queued),
+    lastQueuedAt: Math.max(...queued),
+  };
+}
