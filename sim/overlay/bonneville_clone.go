@@ -204,6 +204,7 @@ func (vm *VirtualMachine) bonnevilleClone(ctx *Context, r bonnevilleCloneRequest
 	if r.instant {
 		bonnevilleGuests.markInstantClone(ref, vm.Self)
 	}
+	bonnevilleNetnsCloned(clone, vm.Self, r.instant)
 	if r.template {
 		_ = clone.MarkAsTemplate(&types.MarkAsTemplate{This: clone.Self})
 	} else if r.powerOn {

@@ -333,6 +333,8 @@ func (f *bonnevilleFront) control(w http.ResponseWriter, r *http.Request) {
 		f.injected = map[string]int64{}
 		f.mu.Unlock()
 		writeJSON(w, http.StatusOK, map[string]bool{"reset": true})
+	case r.URL.Path == "/bonneville/netns" && r.Method == http.MethodGet:
+		bonnevilleNetnsControl(w, r)
 	case r.URL.Path == "/bonneville/inventory" && r.Method == http.MethodGet:
 		writeJSON(w, http.StatusOK, bonnevilleInventory())
 	default:

@@ -114,6 +114,9 @@ func bonnevilleOption(vm *VirtualMachine, key string) (string, bool) {
 }
 
 func (g *bonnevilleGuestSim) boot(ref types.ManagedObjectReference) {
+	if BonnevilleNetnsBacked(ref) {
+		return // the real agent runs it (bonneville_netns.go)
+	}
 	vm, ok := Map.Get(ref).(*VirtualMachine)
 	if !ok {
 		return
@@ -180,6 +183,9 @@ func (g *bonnevilleGuestSim) boot(ref types.ManagedObjectReference) {
 }
 
 func (g *bonnevilleGuestSim) shutdown(ref types.ManagedObjectReference) {
+	if BonnevilleNetnsBacked(ref) {
+		return
+	}
 	vm, ok := Map.Get(ref).(*VirtualMachine)
 	if !ok {
 		return

@@ -41,6 +41,7 @@ const REAL_TOOLS = [
   "install",
   "dirname",
   "basename",
+  "cut",
   "cp",
   "mkdir",
   "mv",
