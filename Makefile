@@ -61,8 +61,9 @@ test-js: build
 
 test: build lint typecheck typecheck-examples schema-check test-sim test-js
 
+# make demo DEMO_ARGS=--netns runs the pool on namespace-backed VMs with the real guest agent (root).
 demo: build
-	scripts/demo.sh
+	scripts/demo.sh $(DEMO_ARGS)
 
 # The fault soak at full count: 200 ContainerVMs created and deleted under injected vim faults
 # (`make test` runs the same test with 40; see RELIABILITY.md).

@@ -11,6 +11,8 @@
  *   --engine  auto (default): the CLI when `pulumi` is on PATH, else the mock runtime
  *   --count   how many containers (the program's `count` config; default 6)
  *   --config  any other config value of the program, e.g. --config image=nginx:1.28
+ *   --netns   run the pool on namespace-backed VMs with the real guest agent and DHCP, and print
+ *             the addresses they really held (root; sim/netns/README.md)
  * Interrupted (SIGINT, SIGTERM), it stops the plugin and the simulator before it exits.
  */
 import * as fs from "node:fs";
@@ -24,6 +26,7 @@ import {
 } from "./demo-mock-runtime";
 import { findPulumiCli, runWithPulumiCli } from "./demo-pulumi-cli";
 import { containerRows, formatContainerTable, inventoryChanges } from "./demo-report";
+import { NETNS_SIM_ENV, NetnsWatch, prepareNetns } from "./demo-netns";
 
 const repoRoot = path.resolve(__dirname, "..");
 const programDir = path.join(repoRoot, "examples", "container-pool");
@@ -60,15 +63,21 @@ class InventoryNotCleanError extends Error {
 interface DemoArgs {
   readonly engine: "auto" | "cli" | "mock";
   readonly config: Readonly<Record<string, string>>;
+  readonly netns: boolean;
 }
 
-const usage = "usage: demo.ts [--engine auto|cli|mock] [--count N] [--config key=value]...";
+const usage = "usage: demo.ts [--engine auto|cli|mock] [--count N] [--config key=value]... [--netns]";
 
 function parseArgs(args: readonly string[]): DemoArgs {
   let engine: DemoArgs["engine"] = "auto";
   const config: Record<string, string> = {};
+  let netns = false;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
+    if (arg === "--netns") {
+      netns = true;
+      continue;
+    }
     const eq = arg.indexOf("=");
     const flag = arg.startsWith("--") && eq > 0 ? arg.slice(0, eq) : arg;
     if (!["--engine", "--count", "--config"].includes(flag)) {
@@ -90,7 +99,7 @@ function parseArgs(args: readonly string[]): DemoArgs {
       config[value.slice(0, at)] = value.slice(at + 1);
     }
   }
-  return { engine, config };
+  return { engine, config, netns };
 }
 
 /** The builds the demo runs: the simulator, the plugin and the SDK the program imports. */
@@ -113,7 +122,10 @@ async function main(argv: readonly string[]): Promise<void> {
   const cli = args.engine === "mock" ? undefined : findPulumiCli();
   if (args.engine === "cli" && !cli) throw new DemoSetupError("--engine cli: no `pulumi` on PATH");
 
-  const sim = await Sim.start();
+  if (args.netns) prepareNetns(repoRoot);
+  const sim = await Sim.start(args.netns ? NETNS_SIM_ENV : {});
+  const watch = args.netns ? new NetnsWatch(sim) : undefined;
+  watch?.start();
   const interrupted = new AbortController();
   const onSignal = (signal: NodeJS.Signals): void => {
     log(`${signal}: stopping the plugin and the embedded vSphere`);
@@ -167,6 +179,11 @@ async function main(argv: readonly string[]): Promise<void> {
     log("");
     log(formatContainerTable(rows));
     log("");
+    if (watch) {
+      log("what the namespace-backed VMs really held (guest agent + dnsmasq):");
+      log(watch.table(rows));
+      log("");
+    }
     const hosts = new Set(rows.map((r) => r.hostId)).size;
     log(
       `${rows.length} container VMs on ${hosts} ESXi hosts, deployed in ${result!.upSeconds.toFixed(1)}s; ` +
@@ -177,6 +194,7 @@ async function main(argv: readonly string[]): Promise<void> {
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
+    watch?.stop();
     await sim.stop();
   }
 }
