@@ -99,6 +99,7 @@ test-js: build test-tools
 
 test: build lint typecheck typecheck-examples schema-check test-sim test-js
 
+# make demo DEMO_ARGS=--netns runs the pool on namespace-backed VMs with the real guest agent (root).
 DEMO_ARGS ?=
 demo: build
 	scripts/demo.sh $(DEMO_ARGS)

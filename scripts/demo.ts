@@ -30,6 +30,7 @@ import {
   type ContainerRow,
 } from "./demo-report";
 import { recordKeptDemo, startDetachedSim, stopKeptDemo, stopSim } from "./demo-keep";
+import { NETNS_SIM_ENV, NetnsWatch, prepareNetns } from "./demo-netns";
 
 const repoRoot = path.resolve(__dirname, "..");
 const programDir = path.join(repoRoot, "examples", "container-pool");
@@ -85,9 +86,11 @@ interface DemoArgs {
   readonly config: Readonly<Record<string, string>>;
   /** Honoured `bonneville:` settings, by key without the prefix. */
   readonly providerSettings: Readonly<Record<string, string>>;
+  /** Run the pool on namespace-backed VMs with the real guest agent and DHCP. */
+  readonly netns: boolean;
 }
 
-export const usage = `usage: scripts/demo.sh [--engine auto|cli|mock] [--count N] [--config key=value]... [--keep]
+export const usage = `usage: scripts/demo.sh [--engine auto|cli|mock] [--count N] [--config key=value]... [--keep] [--netns]
        scripts/demo.sh --stop
        scripts/demo.sh --help
 
@@ -103,6 +106,8 @@ the inventory is as it started. Exits 1 when a container failed to start, with t
                           bonneville:${DEMO_PROVIDER_KEYS.join(", bonneville:")} are the demo's own)
   --keep                  leave the pool and the embedded vSphere running, and print how to reach
                           it with \`bonneville docker-api\` and docker; stop it with --stop
+  --netns                 run the pool on namespace-backed VMs with the real guest agent and DHCP
+                          (dnsmasq), and print the addresses they really held (root; sim/netns/README.md)
   --stop                  stop a kept demo's embedded vSphere (and with it all the demo made)
   --help                  this text
 `;
@@ -110,12 +115,17 @@ the inventory is as it started. Exits 1 when a container failed to start, with t
 export function parseArgs(args: readonly string[]): DemoArgs {
   let engine: DemoArgs["engine"] = "auto";
   let keep = false;
+  let netns = false;
   let action: DemoArgs["action"] = "run";
   const config: Record<string, string> = {};
   const providerSettings: Record<string, string> = {};
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
-    if (arg === "--help" || arg === "-h") return { action: "help", engine, keep, config, providerSettings };
+    if (arg === "--help" || arg === "-h") return { action: "help", engine, keep, config, providerSettings, netns };
+    if (arg === "--netns") {
+      netns = true;
+      continue;
+    }
     if (arg === "--keep" || arg === "--stop") {
       if (arg === "--keep") keep = true;
       else action = "stop";
@@ -145,7 +155,8 @@ export function parseArgs(args: readonly string[]): DemoArgs {
   if (action === "stop" && (keep || args.length > 1)) {
     throw new DemoSetupError("--stop takes no other argument; see scripts/demo.sh --help");
   }
-  return { action, engine, keep, config, providerSettings };
+  if (netns && keep) throw new DemoSetupError("--netns and --keep do not go together: a kept demo runs on the plain simulator");
+  return { action, engine, keep, config, providerSettings, netns };
 }
 
 /** Files a --config key=value as program config or a provider setting, or refuses it. */
@@ -215,7 +226,10 @@ async function main(argv: readonly string[]): Promise<void> {
   if (args.engine === "cli" && !cli) throw new DemoSetupError("--engine cli: no `pulumi` on PATH");
 
   const detached = args.keep ? await startDetachedSim() : undefined;
-  const sim = detached?.sim ?? (await Sim.start());
+  if (args.netns) prepareNetns(repoRoot);
+  const sim = detached?.sim ?? (await Sim.start(args.netns ? NETNS_SIM_ENV : {}));
+  const watch = args.netns ? new NetnsWatch(sim) : undefined;
+  watch?.start();
   const interrupted = new AbortController();
   const onSignal = (signal: NodeJS.Signals): void => {
     log(`${signal}: stopping the plugin and the embedded vSphere`);
@@ -268,6 +282,11 @@ async function main(argv: readonly string[]): Promise<void> {
       log("");
       log(formatContainerTable(rows));
       log("");
+      if (watch) {
+        log("what the namespace-backed VMs really held (guest agent + dnsmasq):");
+        log(watch.table(rows));
+        log("");
+      }
     }
     const failed = failedRows(rows);
     const failure =
@@ -316,6 +335,7 @@ async function main(argv: readonly string[]): Promise<void> {
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
+    watch?.stop();
     if (!keepSim) {
       if (detached) await stopSim(detached.pid);
       else await sim.stop();

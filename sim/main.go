@@ -286,8 +286,13 @@ func serve(cfg config) (*instance, error) {
 	server := model.Service.NewServer()
 	simulator.InstallBonneville(model.Service, server)
 	closeAll := func() {
+		simulator.BonnevilleNetnsStop()
 		server.Close()
 		model.Remove()
+	}
+	if err := simulator.BonnevilleNetnsStart(); err != nil {
+		closeAll()
+		return nil, err
 	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -311,6 +316,10 @@ func serve(cfg config) (*instance, error) {
 }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "--rpctool" {
+		// vmware-rpctool inside a namespace-backed VM (sim/netns/bin/vmware-rpctool)
+		os.Exit(simulator.BonnevilleRPCTool(os.Args[2:]))
+	}
 	log.SetPrefix("bonneville-sim: ")
 	log.SetFlags(0)
 

@@ -222,6 +222,7 @@ func (vm *VirtualMachine) bonnevilleClone(ctx *Context, r bonnevilleCloneRequest
 		bonnevilleForkDisks(ctx, vm, clone)
 		bonnevilleTools.fork(ref, vm.Self)
 	}
+	bonnevilleNetnsCloned(clone, vm.Self, r.instant)
 	if r.template {
 		_ = clone.MarkAsTemplate(&types.MarkAsTemplate{This: clone.Self})
 	} else if r.powerOn {

@@ -354,6 +354,8 @@ func (f *bonnevilleFront) control(w http.ResponseWriter, r *http.Request) {
 		bonnevilleRequestsControl(w, r)
 	case r.URL.Path == "/bonneville/modes":
 		bonnevilleModesControl(w, r)
+	case r.URL.Path == "/bonneville/netns" && r.Method == http.MethodGet:
+		bonnevilleNetnsControl(w, r)
 	case r.URL.Path == "/bonneville/inventory" && r.Method == http.MethodGet:
 		writeJSON(w, http.StatusOK, bonnevilleInventory())
 	case bonnevilleTimingControl(w, r):

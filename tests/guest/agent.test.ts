@@ -40,7 +40,7 @@ describe("parent mode", () => {
       ["docker", "pull", "nginx:1.27"],
       ["docker", "image", "inspect", "redis:7"],
     ]);
-    expect(g.writes()).toEqual(["error=", "ready=true"]);
+    expect(g.writes()).toEqual(["error=<nil>", "ready=true"]);
   });
 
   it("does not signal ready, and says why, when no container runtime is installed", () => {
@@ -59,8 +59,8 @@ describe("fork detection", () => {
     const r = g.run();
     expect(r.status).toBe(0);
     expect(g.writes()).toEqual([
-      "exitCode=",
-      "error=",
+      "exitCode=<nil>",
+      "error=<nil>",
       "status=starting",
       `statusGeneration=${GEN}`,
       "status=running",
@@ -117,23 +117,51 @@ describe("identity reset", () => {
     expect(g.commands().filter((c) => c.startsWith("systemd-machine-id-setup"))).toEqual([]);
   });
 
-  it("renews DHCP on every physical NIC when there is no ipConfig", () => {
+  it("resets every physical NIC and restarts systemd-networkd with its links down, when networkd manages them", () => {
     const g = guest({ nics: ["ens192", "ens224"] });
     g.addNic("docker0", false);
     g.spec({ generation: GEN, name: "web", image: "nginx:1.27" });
     g.run();
     const net = g.commands().filter((c) => !c.startsWith("hostnamectl"));
-    expect(net).toEqual(["networkctl renew ens192 ens224"]);
+    expect(net).toEqual([
+      "ip link set dev ens192 down",
+      "ip addr flush dev ens192",
+      "ip link set dev ens224 down",
+      "ip addr flush dev ens224",
+      "systemctl is-active --quiet systemd-networkd",
+      "systemctl stop systemd-networkd.socket systemd-networkd",
+      "ip link set dev ens192 up",
+      "ip link set dev ens224 up",
+      "systemctl start systemd-networkd.socket systemd-networkd",
+      "ip -4 -o addr show dev ens192 scope global",
+    ]);
   });
 
-  it("falls back to dhclient when networkctl is absent", () => {
+  it("with dhclient, stops the inherited client without a release, sets the parent's lease aside and asks anew", () => {
     const g = guest({ tools: ["hostnamectl", "ip", "dhclient"] });
+    fs.mkdirSync(path.join(g.root, "run"), { recursive: true });
+    fs.mkdirSync(path.join(g.root, "var/lib/dhcp"), { recursive: true });
+    fs.writeFileSync(path.join(g.root, "run/dhclient.ens192.pid"), "812\n");
+    fs.writeFileSync(
+      path.join(g.root, "var/lib/dhcp/dhclient.ens192.leases"),
+      "lease { fixed-address 10.0.0.5; }\n",
+    );
     g.spec({ generation: GEN, name: "web", image: "nginx:1.27" });
     g.run();
-    expect(g.commands().filter((c) => c.startsWith("dhclient"))).toEqual([
-      "dhclient -r ens192",
-      "dhclient ens192",
+    const pid = path.join(g.root, "run/dhclient.ens192.pid");
+    const leases = path.join(g.root, "var/lib/dhcp/dhclient.ens192.leases");
+    expect(g.commands().filter((c) => !c.startsWith("hostnamectl"))).toEqual([
+      "ip link set dev ens192 down",
+      "ip addr flush dev ens192",
+      `dhclient -x -pf ${pid} ens192`,
+      "ip link set dev ens192 up",
+      `dhclient -pf ${pid} -lf ${leases} ens192`,
+      "ip -4 -o addr show dev ens192 scope global",
     ]);
+    expect(g.commands().filter((c) => / -r\b/.test(c))).toEqual([]);
+    expect(g.rootFile("var/lib/dhcp/dhclient.ens192.leases.parent")).toBe(
+      "lease { fixed-address 10.0.0.5; }\n",
+    );
   });
 
   it("applies a static ipConfig to the first NIC with ip, and writes resolv.conf", () => {
@@ -145,12 +173,22 @@ describe("identity reset", () => {
       ipConfig: { address: "192.0.2.10/24", gateway: "192.0.2.1", dns: ["192.0.2.53", "192.0.2.54"] },
     });
     g.run();
-    expect(g.commands().filter((c) => !c.startsWith("hostnamectl"))).toEqual([
+    expect(
+      g.commands().filter((c) => !c.startsWith("hostnamectl") && !c.includes("systemd-networkd")),
+    ).toEqual([
+      "ip link set dev ens192 down",
+      "ip addr flush dev ens192",
+      "ip link set dev ens224 down",
+      "ip addr flush dev ens224",
+      "ip link set dev ens192 up",
+      "ip link set dev ens224 up",
       "ip addr flush dev ens192 scope global",
       "ip addr add 192.0.2.10/24 dev ens192",
       "ip link set dev ens192 up",
       "ip route replace default via 192.0.2.1 dev ens192",
+      "ip -4 -o addr show dev ens192 scope global",
     ]);
+    expect(g.info("ipAddress")).toBe("192.0.2.10");
     expect(g.readRoot("etc/resolv.conf")).toBe("nameserver 192.0.2.53\nnameserver 192.0.2.54\n");
     expect(g.info("status")).toBe("running");
   });
@@ -270,8 +308,8 @@ describe("spec parsing", () => {
     ],
     [
       "a newer contract version",
-      (g) => g.set("version", "2"),
-      "the spec needs guest contract version 2; this agent implements version 1",
+      (g) => g.set("version", "3"),
+      "the spec needs guest contract version 3; this agent implements version 2",
     ],
   ];
 
@@ -300,7 +338,16 @@ describe("spec parsing", () => {
     g.spec({ generation: GEN, name: "web" });
     g.run();
     expect(g.info("error")).toBe("guestinfo.bonneville.image is missing");
-    expect(g.commands()).toEqual(["hostnamectl set-hostname web", "networkctl renew ens192"]);
+    expect(g.commands()).toEqual([
+      "hostnamectl set-hostname web",
+      "ip link set dev ens192 down",
+      "ip addr flush dev ens192",
+      "systemctl is-active --quiet systemd-networkd",
+      "systemctl stop systemd-networkd.socket systemd-networkd",
+      "ip link set dev ens192 up",
+      "systemctl start systemd-networkd.socket systemd-networkd",
+      "ip -4 -o addr show dev ens192 scope global",
+    ]);
   });
 
   it("says clearly that a JSON decoder is missing when neither python3 nor jq is installed", () => {
@@ -472,6 +519,235 @@ describe("watch mode", () => {
       await new Promise((r) => child.once("exit", r));
     }
     expect(stderr).toContain("watching guestinfo.bonneville.generation");
+  });
+});
+
+describe("contract v2: the frozen parent and the fork hook", () => {
+  const PARENT_ID = "0123456789abcdef0123456789abcdef";
+
+  /** The fork as the test sees it: the clone's spec appears in guestinfo, and DHCP has an address for it. */
+  function forkOnFreeze(g: GuestVM): void {
+    const gi = path.join(g.fake, "guestinfo", "guestinfo.bonneville.");
+    g.onFreeze(
+      [
+        `printf '%s' ${GEN} >'${gi}generation'`,
+        `printf '%s' web >'${gi}name'`,
+        `printf '%s' nginx:1.27 >'${gi}image'`,
+        `printf '%s' 10.0.0.23/24 >'${path.join(g.fake, "dhcp", "ens192")}'`,
+      ].join("\n"),
+    );
+  }
+
+  it("signals ready, then freezes; when the freeze returns it is the clone and becomes its container at once", () => {
+    const g = guest({ tools: ["hostnamectl", "ip", "dhclient"] });
+    g.set("version", "2").set("freeze", "true");
+    g.nicAddress("ens192", "10.0.0.5/24"); // the parent's lease, still on the NIC when the clone resumes
+    forkOnFreeze(g);
+    const r = g.run();
+    expect(r.status).toBe(0);
+    expect(r.stderr).toContain("instantclone.freeze returned: this VM is an instant clone");
+    expect(g.writes()).toEqual([
+      "error=<nil>",
+      "ready=true",
+      "instantclone.freeze",
+      "exitCode=<nil>",
+      "error=<nil>",
+      "status=starting",
+      `statusGeneration=${GEN}`,
+      "ipAddress=10.0.0.23",
+      `ipGeneration=${GEN}`,
+      "status=running",
+    ]);
+    expect(g.recordedGeneration()).toBe(GEN);
+    expect(g.runtimeCalls().filter((c) => c[1] === "run")).toHaveLength(1);
+    expect(g.readRoot("etc/machine-id").trim()).not.toBe(PARENT_ID);
+  });
+
+  it("does not freeze a parent whose freeze key is false or absent (running-parent mode)", () => {
+    for (const freeze of ["false", undefined]) {
+      const g = guest();
+      if (freeze) g.set("freeze", freeze);
+      g.run();
+      expect(g.writes()).toEqual(["error=<nil>", "ready=true"]);
+      g.cleanup();
+    }
+  });
+
+  it("stays a running parent, and says why, when the freeze is refused", () => {
+    const g = guest();
+    g.set("freeze", "true");
+    g.freezeFails("Operation not allowed in the current state.");
+    const r = g.run();
+    expect(r.status).toBe(0);
+    expect(g.writes()).toEqual([
+      "error=<nil>",
+      "ready=true",
+      "instantclone.freeze",
+      "error=instantclone.freeze failed: Operation not allowed in the current state.",
+    ]);
+    expect(g.info("status")).toBeUndefined();
+    expect(g.recordedGeneration()).toBeUndefined();
+  });
+
+  it("in --watch, the freeze returning starts the container once, and the watch loop leaves it be", () => {
+    const g = guest({ tools: ["hostnamectl", "ip", "dhclient"] });
+    g.set("freeze", "true");
+    forkOnFreeze(g);
+    const r = g.run(["--watch"], { BONNEVILLE_POLL_INTERVAL: "0", BONNEVILLE_WATCH_MAX_TICKS: "12" });
+    expect(r.status).toBe(0);
+    expect(g.info("status")).toBe("running");
+    expect(g.info("ipAddress")).toBe("10.0.0.23");
+    expect(g.writes().filter((w) => w === "instantclone.freeze")).toHaveLength(1);
+    expect(g.runtimeCalls().filter((c) => c[1] === "run")).toHaveLength(1);
+  });
+});
+
+describe("contract v2: a fork's own identity", () => {
+  const PARENT_ID = "0123456789abcdef0123456789abcdef";
+
+  function snapshotOf(g: GuestVM, prefix: string): string {
+    const found = g.snapshots().filter((l) => l.startsWith(prefix));
+    expect(found).toHaveLength(1);
+    return found[0];
+  }
+
+  it("writes the new machine-id and host name before systemd-networkd starts again (a new DUID)", () => {
+    const g = guest();
+    g.spec({ generation: GEN, name: "web", image: "nginx:1.27" });
+    g.run();
+    const id = g.readRoot("etc/machine-id").trim();
+    expect(id).not.toBe(PARENT_ID);
+    // stopped while the links are down (no release can leave), with the parent's id still in place
+    expect(snapshotOf(g, "systemctl stop systemd-networkd")).toContain(`machine-id=${id}`);
+    expect(snapshotOf(g, "systemctl start systemd-networkd")).toContain(`machine-id=${id} hostname=web`);
+    const cmds = g.commands();
+    expect(cmds.indexOf("ip link set dev ens192 down")).toBeLessThan(
+      cmds.indexOf("systemctl stop systemd-networkd.socket systemd-networkd"),
+    );
+  });
+
+  it("writes the new machine-id and host name before dhclient asks for a lease", () => {
+    const g = guest({ tools: ["hostnamectl", "ip", "dhclient"] });
+    g.spec({ generation: GEN, name: "web", image: "nginx:1.27" });
+    g.run();
+    const id = g.readRoot("etc/machine-id").trim();
+    expect(id).not.toBe(PARENT_ID);
+    expect(snapshotOf(g, "dhclient -pf")).toContain(`machine-id=${id} hostname=web`);
+  });
+
+  it("rebinds a NIC's driver, so the NIC takes the clone's MAC, before DHCP", () => {
+    const g = guest({ tools: ["hostnamectl", "ip", "dhclient"] });
+    g.addDriver("ens192", "vmxnet3", "0000:0b:00.0");
+    g.spec({ generation: GEN, name: "web", image: "nginx:1.27" });
+    g.run();
+    expect(g.rootFile("sys/bus/pci/drivers/vmxnet3/unbind")).toBe("0000:0b:00.0");
+    expect(g.rootFile("sys/bus/pci/drivers/vmxnet3/bind")).toBe("0000:0b:00.0");
+    // the driver path replaces the link down/flush of a NIC without a driver
+    expect(g.commands().filter((c) => c.includes("down") || c.includes("flush"))).toEqual([]);
+    expect(snapshotOf(g, "dhclient -pf")).toContain("bound=0000:0b:00.0");
+  });
+
+  it("publishes its own DHCP address for the generation, never the parent's that the NIC still held", () => {
+    const g = guest({ tools: ["hostnamectl", "ip", "dhclient"] });
+    g.nicAddress("ens192", "10.0.0.5/24");
+    g.dhcpOffers("ens192", "10.0.0.23/24");
+    g.spec({ generation: GEN, name: "web", image: "nginx:1.27" });
+    g.run();
+    expect(g.info("ipAddress")).toBe("10.0.0.23");
+    expect(g.info("ipGeneration")).toBe(GEN);
+    expect(g.writes().filter((w) => w.includes("10.0.0.5"))).toEqual([]);
+    const w = g.writes();
+    expect(w.indexOf("ipAddress=10.0.0.23")).toBeLessThan(w.indexOf(`ipGeneration=${GEN}`));
+  });
+
+  it("publishes no address when DHCP gives none, rather than a stale one", () => {
+    const g = guest({ tools: ["hostnamectl", "ip", "dhclient"] });
+    g.nicAddress("ens192", "10.0.0.5/24");
+    g.spec({ generation: GEN, name: "web", image: "nginx:1.27" });
+    const r = g.run();
+    expect(r.stderr).toContain("no IPv4 address on ens192 after 0s; ipAddress not published");
+    expect(g.info("ipAddress")).toBeUndefined();
+    expect(g.info("status")).toBe("running");
+  });
+
+  it("sets the host name with hostname and /etc/hostname when systemd is not the init system", () => {
+    const g = guest({ systemd: false });
+    g.spec({ generation: GEN, name: "web", image: "nginx:1.27" });
+    g.run();
+    expect(g.commands()).toContain("hostname web");
+    expect(g.commands().filter((c) => c.startsWith("hostnamectl") || c.startsWith("systemctl"))).toEqual([]);
+    expect(g.readRoot("etc/hostname")).toBe("web\n");
+  });
+
+  it("uses BONNEVILLE_NICS for NICs that have no device (veth)", () => {
+    const g = guest({ nics: [], tools: ["hostnamectl", "ip", "dhclient"] });
+    g.addNic("eth0", false);
+    g.dhcpOffers("eth0", "10.0.0.31/24");
+    g.spec({ generation: GEN, name: "web", image: "nginx:1.27" });
+    g.run([], { BONNEVILLE_NICS: "eth0" });
+    expect(g.commands()).toContain("ip link set dev eth0 down");
+    expect(g.info("ipAddress")).toBe("10.0.0.31");
+  });
+});
+
+describe("contract v2: the sentinel", () => {
+  it("treats <nil> as empty: a <nil> generation is a parent, a <nil> name a generated host name", () => {
+    const g = guest();
+    g.set("generation", "<nil>").set("freeze", "<nil>");
+    g.run();
+    expect(g.info("ready")).toBe("true");
+    expect(g.writes()).toEqual(["error=<nil>", "ready=true"]);
+
+    const c = guest();
+    c.spec({ generation: GEN, name: "<nil>", image: "nginx:1.27" });
+    c.run();
+    expect(c.commands()).toContain("hostnamectl set-hostname bonneville-6f9c2d1e");
+  });
+
+  it("never writes an empty value (the guest cannot), also when it clears error after an exit", async () => {
+    const g = guest();
+    g.spec({ generation: GEN, name: "job", image: "busybox:1.36" });
+    g.run();
+    g.containerState("exited 0");
+    g.run(["--watch"], { BONNEVILLE_POLL_INTERVAL: "0", BONNEVILLE_WATCH_MAX_TICKS: "1" });
+    expect(g.info("status")).toBe("exited");
+    expect(g.info("error")).toBe("<nil>");
+    expect(g.writes().filter((w) => w.endsWith("="))).toEqual([]);
+  });
+});
+
+describe("contract v2: VMware Tools fallback", () => {
+  it("uses vmtoolsd --cmd when vmware-rpctool answers Permission denied", () => {
+    const g = guest({ rpc: "refused" });
+    g.spec({ generation: GEN, name: "web", image: "nginx:1.27" });
+    const r = g.run();
+    expect(r.stderr).toContain("vmware-rpctool is refused (Permission denied); using vmtoolsd --cmd");
+    expect(g.info("status")).toBe("running");
+    const tools = fs.readFileSync(path.join(g.fake, "rpc-tools.log"), "utf8").trim().split("\n");
+    expect(tools[0]).toBe("vmware-rpctool");
+    expect(tools.slice(1).length).toBeGreaterThan(3);
+    expect(new Set(tools.slice(1))).toEqual(new Set(["vmtoolsd"]));
+  });
+});
+
+describe("power cycles", () => {
+  it("starts the handled generation's container again when the VM comes back on, and reports its address", () => {
+    const g = guest({ tools: ["hostnamectl", "ip", "dhclient"] });
+    g.dhcpOffers("ens192", "10.0.0.23/24");
+    g.spec({ generation: GEN, name: "web", image: "nginx:1.27" });
+    g.run();
+    expect(g.info("status")).toBe("running");
+    // power off and on: /run is empty again, the container stopped with the VM, the boot's DHCP
+    // gave another address
+    fs.rmSync(path.join(g.root, "run/bonneville"), { recursive: true });
+    g.containerState("exited 255");
+    g.nicAddress("ens192", "10.0.0.24/24");
+    g.run(["--watch"], { BONNEVILLE_POLL_INTERVAL: "0", BONNEVILLE_WATCH_MAX_TICKS: "1" });
+    expect(g.runtimeCall("start")).toEqual(["docker", "start", "web"]);
+    expect(g.info("status")).toBe("running");
+    expect(g.info("ipAddress")).toBe("10.0.0.24");
+    expect(g.info("ipGeneration")).toBe(GEN);
+    expect(g.runtimeCalls().filter((c) => c[1] === "run")).toHaveLength(1);
   });
 });
 

@@ -1,15 +1,22 @@
 /**
  * A fake guest for the Bonneville guest agent: a temp directory with test doubles on PATH.
  *
- * - `vmware-rpctool` (and `vmtoolsd --cmd`) backed by one file per guestinfo key; `info-get` of a
- *   missing key exits 1 with "No value found", like the real tool. Every `info-set` is appended to
- *   `guestinfo.log` so tests can check the order of writes.
+ * - `vmware-rpctool` (and `vmtoolsd --cmd`) backed by one file per guestinfo key; like the real tool
+ *   (open-vm-tools rpctool.c) it prints the answer on stdout, or a failure on stderr and exits 1:
+ *   `info-get` of a missing key says "No value found", `info-set` of an empty value is refused.
+ *   Every `info-set` (and `instantclone.freeze`) is appended to `guestinfo.log` so tests can check
+ *   the order of writes. `instantclone.freeze` runs `fake/on-freeze` (the test's fork: it changes
+ *   guestinfo as the clone's spec would) and returns, or fails as `fake/freeze-fails` says.
+ *   With rpc "refused", vmware-rpctool answers "Permission denied" (open-vm-tools #690).
  * - `nerdctl`/`podman`/`docker` that record their argv (one NUL-separated file per call), answer
  *   `image inspect` from a list of present images, and fail on demand.
- * - `hostnamectl`, `networkctl`, `ip`, `dhclient`, `resolvectl`, `systemctl` that record their calls.
+ * - `hostnamectl`, `networkctl`, `ip`, `dhclient`, `resolvectl`, `systemctl` that record their calls
+ *   (and, in `snapshots.log`, the machine-id and host name each call saw). `ip -4 -o addr show dev X`
+ *   answers from `fake/addr/X`; `dhclient X` (not -x) "leases" `fake/dhcp/X` into `fake/addr/X`.
  * - `sysbin/`: links to the few real tools the agent may use, so nothing else on this machine (a real
  *   docker, hostnamectl or networkctl) can leak into a test. PATH is <doubles>:<sysbin>.
- * - `root/`: the BONNEVILLE_ROOT prefix with etc/, sys/class/net/<nic>/device and dev/.
+ * - `root/`: the BONNEVILLE_ROOT prefix with etc/, run/systemd/system (systemd is init),
+ *   sys/class/net/<nic>/device (optionally with a rebindable driver) and dev/.
  */
 import { spawn, spawnSync, ChildProcess } from "child_process";
 import * as fs from "fs";
@@ -33,6 +40,9 @@ const REAL_TOOLS = [
   "id",
   "install",
   "dirname",
+  "basename",
+  "cut",
+  "cp",
   "mkdir",
   "mv",
   "od",
@@ -44,20 +54,45 @@ const REAL_TOOLS = [
 ];
 
 const RECORDER = `#!/bin/bash
-printf '%s\\n' "\${0##*/} $*" >>"$FAKE_DIR/commands.log"
+me=\${0##*/}
+printf '%s\\n' "$me $*" >>"$FAKE_DIR/commands.log"
+mid=$(cat "$BONNEVILLE_ROOT/etc/machine-id" 2>/dev/null)
+host=$(cat "$FAKE_DIR/hostname" 2>/dev/null)
+bound=$(cat "$BONNEVILLE_ROOT"/sys/bus/pci/drivers/*/bind 2>/dev/null)
+printf '%s\\n' "$me $* | machine-id=$mid hostname=$host bound=$bound" >>"$FAKE_DIR/snapshots.log"
+case "$me $*" in
+  "hostnamectl set-hostname "*) printf '%s' "$2" >"$FAKE_DIR/hostname" ;;
+  "hostname "*) printf '%s' "$1" >"$FAKE_DIR/hostname" ;;
+  "ip -4 -o addr show dev "*)
+    dev=$6
+    [[ -f $FAKE_DIR/addr/$dev ]] && printf '2: %s    inet %s brd + scope global %s\\n' "$dev" "$(<"$FAKE_DIR/addr/$dev")" "$dev"
+    ;;
+  "ip addr flush dev "*) rm -f "$FAKE_DIR/addr/$4" ;;
+  "ip addr add "*) printf '%s' "$3" >"$FAKE_DIR/addr/$5" ;;
+  "dhclient -x "*) ;;
+  "dhclient "*)
+    dev=\${!#}
+    [[ -f $FAKE_DIR/dhcp/$dev ]] && cp "$FAKE_DIR/dhcp/$dev" "$FAKE_DIR/addr/$dev"
+    ;;
+esac
+exit 0
 `;
 
 const RPCTOOL = `#!/bin/bash
 [[ \${0##*/} == vmtoolsd && $1 == --cmd ]] && shift
 cmd=$1
 printf '%s\\n' "\${0##*/}" >>"$FAKE_DIR/rpc-tools.log"
+if [[ \${0##*/} == vmware-rpctool && -f $FAKE_DIR/rpctool-refused ]]; then
+  echo "Permission denied" >&2
+  exit 1
+fi
 case $cmd in
   "info-get "*)
     key=\${cmd#info-get }
     if [[ -f $FAKE_DIR/guestinfo/$key ]]; then
       printf '%s\\n' "$(<"$FAKE_DIR/guestinfo/$key")"
     else
-      echo "No value found"
+      echo "No value found" >&2
       exit 1
     fi
     ;;
@@ -66,11 +101,24 @@ case $cmd in
     key=\${rest%% *}
     value=\${rest#"$key"}
     value=\${value# }
+    if [[ -z $value ]]; then
+      echo "Invalid value" >&2
+      exit 1
+    fi
     printf '%s' "$value" >"$FAKE_DIR/guestinfo/$key"
     printf '%s=%s\\n' "$key" "$value" >>"$FAKE_DIR/guestinfo.log"
     ;;
+  instantclone.freeze)
+    printf '%s\\n' "instantclone.freeze" >>"$FAKE_DIR/guestinfo.log"
+    if [[ -f $FAKE_DIR/freeze-fails ]]; then
+      cat "$FAKE_DIR/freeze-fails" >&2
+      exit 1
+    fi
+    [[ -f $FAKE_DIR/on-freeze ]] && bash "$FAKE_DIR/on-freeze"
+    echo ""
+    ;;
   *)
-    echo "Unknown command"
+    echo "Unknown command" >&2
     exit 1
     ;;
 esac
@@ -97,6 +145,7 @@ case $sub in
     ;;
   pull) echo "pulled $2" ;;
   run) echo "4f1c0ffee0ddba11" ;;
+  start) echo "running 0" >"$FAKE_DIR/inspect" ;;
   inspect)
     [[ -f $FAKE_DIR/inspect ]] || { echo "no such container" >&2; exit 1; }
     cat "$FAKE_DIR/inspect"
@@ -115,7 +164,10 @@ export interface GuestOptions {
   runtimes?: string[];
   /** "python3", "jq", "both" (default) or "none" */
   json?: "python3" | "jq" | "both" | "none";
-  rpc?: "vmware-rpctool" | "vmtoolsd" | "none";
+  /** "refused": both tools installed, vmware-rpctool answers "Permission denied". */
+  rpc?: "vmware-rpctool" | "vmtoolsd" | "refused" | "none";
+  /** systemd is the init system (root/run/systemd/system exists); default true. */
+  systemd?: boolean;
   /** Identity and network tools present as doubles (default: all). */
   tools?: string[];
   nics?: string[];
@@ -161,8 +213,8 @@ export class GuestVM {
     this.root = path.join(this.dir, "root");
     this.stateDir = path.join(this.dir, "state");
     for (const d of [this.bin, this.sysbin, this.fake, this.stateDir]) fs.mkdirSync(d, { recursive: true });
-    for (const d of ["guestinfo", "runtime", "fail"]) fs.mkdirSync(path.join(this.fake, d));
-    for (const d of ["etc", "dev", "var/lib/dbus"])
+    for (const d of ["guestinfo", "runtime", "fail", "addr", "dhcp"]) fs.mkdirSync(path.join(this.fake, d));
+    for (const d of ["etc", "dev", "var/lib/dbus", ...(opts.systemd === false ? [] : ["run/systemd/system"])])
       fs.mkdirSync(path.join(this.root, d), { recursive: true });
 
     const json = opts.json ?? "both";
@@ -175,10 +227,15 @@ export class GuestVM {
       fs.symlinkSync(pythonExecutable(), path.join(this.sysbin, "python3"));
 
     const rpc = opts.rpc ?? "vmware-rpctool";
-    if (rpc !== "none") writeExecutable(path.join(this.bin, rpc), RPCTOOL);
+    if (rpc === "refused") {
+      writeExecutable(path.join(this.bin, "vmware-rpctool"), RPCTOOL);
+      writeExecutable(path.join(this.bin, "vmtoolsd"), RPCTOOL);
+      fs.writeFileSync(path.join(this.fake, "rpctool-refused"), "");
+    } else if (rpc !== "none") writeExecutable(path.join(this.bin, rpc), RPCTOOL);
     for (const rt of opts.runtimes ?? ["docker"]) this.installRuntime(rt);
     for (const tool of opts.tools ?? [
       "hostnamectl",
+      "hostname",
       "networkctl",
       "ip",
       "dhclient",
@@ -204,6 +261,54 @@ export class GuestVM {
     if (physical) fs.mkdirSync(path.join(d, "device"));
   }
 
+  /**
+   * Gives NIC `name` a PCI device bound to `driver`, as sysfs shows it: device -> the PCI device,
+   * whose driver -> /sys/bus/pci/drivers/<driver> with bind and unbind files.
+   */
+  addDriver(name: string, driver: string, pciAddress: string): void {
+    const drv = path.join(this.root, "sys/bus/pci/drivers", driver);
+    const dev = path.join(this.root, "sys/devices/pci0000:00", pciAddress);
+    fs.mkdirSync(drv, { recursive: true });
+    fs.mkdirSync(dev, { recursive: true });
+    fs.writeFileSync(path.join(drv, "bind"), "");
+    fs.writeFileSync(path.join(drv, "unbind"), "");
+    fs.symlinkSync(drv, path.join(dev, "driver"));
+    const link = path.join(this.root, "sys/class/net", name, "device");
+    fs.rmSync(link, { recursive: true, force: true });
+    fs.symlinkSync(dev, link);
+  }
+
+  /** What `path` (relative to the root) holds; "" when it is missing. */
+  rootFile(rel: string): string {
+    const f = path.join(this.root, rel);
+    return fs.existsSync(f) ? fs.readFileSync(f, "utf8") : "";
+  }
+
+  /** The address `ip` reports on `nic` (address/prefix), as a NIC that holds it already. */
+  nicAddress(nic: string, cidr: string): void {
+    fs.writeFileSync(path.join(this.fake, "addr", nic), cidr);
+  }
+
+  /** The address the DHCP server hands `nic` when dhclient asks. */
+  dhcpOffers(nic: string, cidr: string): void {
+    fs.writeFileSync(path.join(this.fake, "dhcp", nic), cidr);
+  }
+
+  /** What instantclone.freeze does before it returns (a bash script: the fork, as the test sees it). */
+  onFreeze(script: string): void {
+    fs.writeFileSync(path.join(this.fake, "on-freeze"), script);
+  }
+
+  /** Makes instantclone.freeze fail with `message` on stderr. */
+  freezeFails(message: string): void {
+    fs.writeFileSync(path.join(this.fake, "freeze-fails"), message + "\n");
+  }
+
+  /** Each recorded tool call with the machine-id, host name and bound driver it saw. */
+  snapshots(): string[] {
+    return this.lines(path.join(this.fake, "snapshots.log"));
+  }
+
   /** Sets guestinfo.bonneville.<key> as the provider would. */
   set(key: string, value: string): this {
     fs.writeFileSync(path.join(this.fake, "guestinfo", KEY_PREFIX + key), value);
@@ -221,14 +326,19 @@ export class GuestVM {
     return fs.existsSync(f) ? fs.readFileSync(f, "utf8") : undefined;
   }
 
-  /** Every info-set the agent made, in order, as "key=value" with the key prefix dropped. */
+  /**
+   * Every info-set the agent made, in order, as "key=value" with the key prefix dropped, and
+   * "instantclone.freeze" where it froze the VM.
+   */
   writes(): string[] {
-    return this.lines(path.join(this.fake, "guestinfo.log")).map((l) => l.slice(KEY_PREFIX.length));
+    return this.lines(path.join(this.fake, "guestinfo.log")).map((l) =>
+      l.startsWith(KEY_PREFIX) ? l.slice(KEY_PREFIX.length) : l,
+    );
   }
 
   /** A spec as the provider writes it for one clone. */
   spec(spec: { generation: string; name?: string; image?: string; [key: string]: unknown }): this {
-    this.set("version", "1");
+    this.set("version", "2");
     for (const [key, value] of Object.entries(spec)) {
       if (value === undefined) continue;
       if (typeof value === "string") this.set(key, value);
@@ -288,6 +398,7 @@ export class GuestVM {
       BONNEVILLE_STATE_DIR: this.stateDir,
       BONNEVILLE_ROOT: this.root,
       BONNEVILLE_RETRY_DELAY: "0",
+      BONNEVILLE_IP_WAIT: "0",
       ...extra,
     };
   }
