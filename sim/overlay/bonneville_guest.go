@@ -172,6 +172,7 @@ func (g *bonnevilleGuestSim) boot(ref types.ManagedObjectReference) {
 		} else {
 			set = append(set, &types.OptionValue{Key: bonnevilleReadyKey, Value: "true"})
 		}
+		bonnevilleConsoleBoot(vm, g.isInstantClone(ref) && bonnevilleReportsRunning(set))
 		merged := bonnevilleMergeOptions(vm.Config.ExtraConfig, set)
 		merged = append([]types.BaseOptionValue{&types.OptionValue{Key: "govcsim", Value: "TRUE"}}, merged...)
 		guestChanges = append(guestChanges, types.PropertyChange{Name: "config.extraConfig", Val: merged})

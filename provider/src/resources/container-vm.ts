@@ -49,6 +49,7 @@ import {
 import { BonnevilleError, ResourceInitError, ValidationError, WaitTimeoutError } from "./errors";
 import { contractKeys, contractValues, containerStatusOf, decodeJson, encodeJson } from "./guest-contract";
 import { nicPlan } from "./parent-template";
+import { childConsoleChange, consolePortOf, type ConsolePort } from "./console-port";
 import type {
   CheckInfo,
   CheckResult,
@@ -223,6 +224,8 @@ interface ParentShape {
   readonly nics: readonly NicInfo[];
   readonly pool: MoRef | undefined;
   readonly folder: MoRef | undefined;
+  /** Its console serial port, whose backing each fork edits to its own file (console-port.ts). */
+  readonly console: ConsolePort | undefined;
 }
 
 const parentShapes = new WeakMap<VSphereClient, LookupCache<ParentShape>>();
@@ -247,6 +250,7 @@ function parentShape(client: VSphereClient, ref: MoRef): Promise<ParentShape> {
       nics: nicsOf(p["config.hardware.device"]),
       pool: p.resourcePool instanceof MoRef ? p.resourcePool : undefined,
       folder: p.parent instanceof MoRef ? p.parent : undefined,
+      console: consolePortOf(p["config.hardware.device"]),
     };
   });
 }
@@ -390,7 +394,12 @@ async function create(
   try {
     vm = await new VirtualMachine(client, parent.ref).instantClone(
       name,
-      { ...(folder ? { folder } : {}), ...(pool ? { pool } : {}), nicNetworks },
+      {
+        ...(folder ? { folder } : {}),
+        ...(pool ? { pool } : {}),
+        nicNetworks,
+        ...(parent.console ? { deviceChanges: [childConsoleChange(parent.console, name)] } : {}),
+      },
       extraConfig,
       { signal },
     );

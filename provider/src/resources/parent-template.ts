@@ -50,6 +50,7 @@ import type {
   ResourceType,
 } from "./resource";
 import { extraConfigKey, inventoryReference, vsphereName } from "./validation";
+import { parentConsoleChange } from "./console-port";
 
 export const PARENT_TEMPLATE_TOKEN = "bonneville:index:ParentTemplate";
 
@@ -287,6 +288,7 @@ async function create(
     if (leftover.name !== name) await leftover.vm.rename(name, { signal });
     return bringUp(ctx, leftover.vm, inputs, host);
   }
+  const consoleChange = await parentConsoleChange(client, sourceRef, datastore, name, ctx.progress);
   ctx.progress(`cloning ${sourceInfo.name} (${sourceRef.value}) to parent ${name}`);
   const vm = await source
     .clone(
@@ -302,6 +304,7 @@ async function create(
         ...(typeof inputs.numCpus === "number" ? { numCpus: inputs.numCpus } : {}),
         ...(typeof inputs.memoryMb === "number" ? { memoryMb: inputs.memoryMb } : {}),
         extraConfig,
+        ...(consoleChange ? { deviceChanges: [consoleChange] } : {}),
         powerOn: false,
       },
       { signal },
