@@ -91,11 +91,12 @@ async function logs(endpoint: DockerEndpoint, ctx: RequestContext): Promise<"str
   const signal = AbortSignal.any([clientSignal, local.signal]);
   try {
     if (console && vm) {
+      const following = follow && until === undefined && stateOf(container).status === "running";
       await pumpConsole({
         console,
         from: 0,
-        follow: follow && until === undefined && stateOf(container).status === "running",
-        stopped: containerStopped(endpoint.host, vm.vmId, signal),
+        follow: following,
+        ...(following ? { stopped: containerStopped(endpoint.host, vm.vmId, signal) } : {}),
         signal,
         onRecords: send,
       });
