@@ -143,7 +143,7 @@ interface DockerResult {
 /** Runs the real docker CLI against `host` (default: the test's endpoint) with a private config dir. */
 function docker(
   args: readonly string[],
-  options: { host?: string; tls?: readonly string[] } = {},
+  options: { host?: string; tls?: readonly string[]; started?: (child: ChildProcess) => void } = {},
 ): Promise<DockerResult> {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("DOCKER_")) env[k] = v;
@@ -151,10 +151,11 @@ function docker(
   env.DOCKER_CLI_HINTS = "false";
   const argv = [...(options.tls ?? []), "-H", options.host ?? endpoint.dockerHost, ...args];
   return new Promise((resolve) => {
-    execFile(DOCKER, argv, { env, timeout: 60_000 }, (error, stdout, stderr) => {
+    const child = execFile(DOCKER, argv, { env, timeout: 60_000 }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === "number" ? error.code : -1) : 0;
       resolve({ code, stdout: String(stdout), stderr: String(stderr) });
     });
+    options.started?.(child);
   });
 }
 
@@ -677,6 +678,25 @@ describe("the daily loop: output, foreground runs, wait and --rm", () => {
     const none = await docker(["logs", "--since", "2999-01-01T00:00:00Z", "fg"]);
     expect(none.stdout + none.stderr).toBe("");
     expect((await docker(["rm", "-f", "fg"])).code).toBe(0);
+  });
+
+  it("Ctrl-C on a foreground docker run asks the guest to shut down, and the run returns", async () => {
+    let cli: ChildProcess | undefined;
+    const run = docker(["run", "--name", "interrupted", "bonneville-sim/ticker:1", "started"], {
+      started: (child) => (cli = child),
+    });
+    const deadline = Date.now() + 30_000;
+    while (!(await docker(["logs", "interrupted"]).catch(() => undefined))?.stdout.includes("started")) {
+      if (Date.now() > deadline) throw new Error("the container never printed its first line");
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    // The docker CLI forwards the signal to the container (docker kill -s INT).
+    cli!.kill("SIGINT");
+    const result = await run;
+    expect(result.stdout).toBe("started\n");
+    expect(result.code).toBe(137);
+    expect(vmNamed(await sim.inventory(), "interrupted")!.powerState).toBe("poweredOff");
+    expect((await docker(["rm", "interrupted"])).code).toBe(0);
   });
 
   it("docker logs -f follows a running container until it exits", async () => {

@@ -259,10 +259,13 @@ class ContainerHandlers {
 
   async kill({ params, query, signal }: RequestContext) {
     const wanted = (query.get("signal") || "KILL").toUpperCase().replace(/^SIG/, "");
-    if (wanted !== "KILL" && wanted !== "9") {
+    // SIGTERM and SIGINT (what a foreground `docker run` forwards at Ctrl-C) ask the guest to shut
+    // down, as docker stop does first; SIGKILL powers the VM off.
+    const graceful = ["TERM", "15", "INT", "2"].includes(wanted);
+    if (!graceful && wanted !== "KILL" && wanted !== "9") {
       throw unsupportedOption(
         `signal ${query.get("signal")}`,
-        "a container VM can only be powered off, which is SIGKILL; use docker stop for a graceful shutdown",
+        "a container VM can be asked to shut down (SIGTERM, SIGINT) or powered off (SIGKILL), nothing else",
       );
     }
     return this.withContainer(params.id!, async (c) => {
@@ -270,7 +273,24 @@ class ContainerHandlers {
         throw conflict(`cannot kill container ${containerName(c)}: it is not running`);
       }
       refusePulumiOwned(c.vm, "kill");
-      await this.setPower(c.vm, "poweredOff", signal);
+      if (!graceful) {
+        await this.setPower(c.vm, "poweredOff", signal);
+        return empty(204);
+      }
+      this.host.progress(`asking the guest of ${c.vm.name} (${c.vm.vmId}) to shut down (SIG${wanted})`);
+      try {
+        await this.host.client.invoke(
+          "ShutdownGuest",
+          new MoRef("VirtualMachine", c.vm.vmId),
+          {},
+          { signal },
+        );
+      } catch (error) {
+        if (!isVimFault(error, "ToolsUnavailable") && !isVimFault(error, "InvalidState")) throw error;
+        throw conflict(
+          `cannot send SIG${wanted} to container ${c.vm.name}: its guest cannot be asked to shut down (${messageOf(error)}); docker kill (SIGKILL) powers it off`,
+        );
+      }
       return empty(204);
     });
   }
