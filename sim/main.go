@@ -228,7 +228,7 @@ func configFromEnv() config {
 		CloneBoot:  envMillis("BONNEVILLE_SIM_CLONE_BOOT_MS", 50),
 		// open-vm-tools guestInfoServer.c polls the network every 30 s.
 		ToolsNetRefresh: envMillis("BONNEVILLE_SIM_TOOLS_NET_REFRESH_MS", 30000),
-		Hosts:      envCount("BONNEVILLE_SIM_HOSTS", 3),
+		Hosts:           envCount("BONNEVILLE_SIM_HOSTS", 3),
 	}
 }
 

@@ -32,6 +32,9 @@ type bonnevilleCloneRequest struct {
 	powerOn  bool
 	template bool
 	instant  bool
+	// configDevices is CloneVM's spec.config.deviceChange (serial ports only
+	// are applied: bonneville_console.go).
+	configDevices []types.BaseVirtualDeviceConfigSpec
 }
 
 // InstantCloneTask implements VirtualMachine.InstantClone_Task (vSphere 6.7+):
@@ -89,8 +92,10 @@ func (vm *VirtualMachine) BonnevilleCloneVMTask(ctx *Context, req *types.CloneVM
 	task := CreateTask(vm, "clone", func(t *Task) (types.AnyType, types.BaseMethodFault) {
 		folder := req.Folder
 		var config []types.BaseOptionValue
+		var configDevices []types.BaseVirtualDeviceConfigSpec
 		if req.Spec.Config != nil {
 			config = req.Spec.Config.ExtraConfig
+			configDevices = req.Spec.Config.DeviceChange
 		}
 		return vm.bonnevilleClone(ctx, bonnevilleCloneRequest{
 			name:     req.Name,
@@ -99,6 +104,8 @@ func (vm *VirtualMachine) BonnevilleCloneVMTask(ctx *Context, req *types.CloneVM
 			config:   config,
 			powerOn:  req.Spec.PowerOn,
 			template: req.Spec.Template,
+
+			configDevices: configDevices,
 		})
 	})
 	return &methods.CloneVM_TaskBody{
@@ -154,7 +161,11 @@ func (vm *VirtualMachine) bonnevilleClone(ctx *Context, r bonnevilleCloneRequest
 		vmx.Datastore = ds.Name
 	}
 
-	nicEdits, fault := bonnevilleNicEdits(r.location.DeviceChange, r.instant)
+	locationChanges, serialEdits := bonnevilleConsoleSplit(r.location.DeviceChange)
+	if fault := bonnevilleCheckSerialEdits(vm.Config.Hardware.Device, serialEdits); fault != nil {
+		return nil, fault
+	}
+	nicEdits, fault := bonnevilleNicEdits(locationChanges, r.instant)
 	if fault != nil {
 		return nil, fault
 	}
@@ -215,6 +226,10 @@ func (vm *VirtualMachine) bonnevilleClone(ctx *Context, r bonnevilleCloneRequest
 		if fault := clone.bonnevilleApplyNicEdits(nicEdits); fault != nil {
 			return ref, fault
 		}
+	}
+	_, configSerial := bonnevilleConsoleSplit(r.configDevices)
+	if fault := clone.bonnevilleApplySerialChanges(append(serialEdits, configSerial...)); fault != nil {
+		return ref, fault
 	}
 	if r.instant {
 		bonnevilleGuests.markInstantClone(ref, vm.Self)

@@ -116,6 +116,10 @@ func (f *bonnevilleFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.control(w, r)
 		return
 	}
+	if strings.HasPrefix(r.URL.Path, "/folder/") {
+		f.serveDatastoreFile(w, r)
+		return
+	}
 	if r.Method != http.MethodPost || r.URL.Path != Map.Path {
 		f.next.ServeHTTP(w, r)
 		return

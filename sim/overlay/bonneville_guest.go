@@ -167,6 +167,7 @@ func (g *bonnevilleGuestSim) boot(ref types.ManagedObjectReference, resumed bool
 		} else {
 			g.warmParent(vm, version)
 		}
+		bonnevilleConsoleBoot(vm, g.isInstantClone(ref) && bonnevilleReportsRunning(vm))
 	})
 }
 

@@ -33,11 +33,7 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/vmware/govmomi/vim25/types"
 )
-
-const bonnevilleGuestMsgMax = 64 * 1024
 
 type bonnevilleRPCServer struct {
 	path     string
@@ -96,59 +92,37 @@ func (s *bonnevilleRPCServer) serve(conn net.Conn) {
 
 func (s *bonnevilleRPCServer) handle(cmd string) (bool, string) {
 	if len(cmd) > bonnevilleGuestMsgMax {
-		return false, "Message too large"
+		return false, "Message too long"
 	}
 	vm, ok := Map.Get(s.vm.ref).(*VirtualMachine)
 	if !ok {
 		return false, "VM is gone"
 	}
-	switch {
-	case strings.HasPrefix(cmd, "info-get "):
-		key := strings.TrimSpace(strings.TrimPrefix(cmd, "info-get "))
-		var value string
-		found := false
-		Map.WithLock(vm, func() {
-			value, found = bonnevilleOption(vm, key)
-		})
-		if !found || !strings.HasPrefix(key, "guestinfo.") {
-			return false, "No value found"
+	var reply string
+	var err error
+	if strings.TrimSpace(cmd) == "instantclone.freeze" {
+		Map.WithLock(vm, func() { err = bonnevilleFreeze(vm) })
+		if err != nil {
+			return false, err.Error()
 		}
-		return true, value
-	case strings.HasPrefix(cmd, "info-set "):
-		rest := strings.TrimPrefix(cmd, "info-set ")
-		key, value := rest, ""
-		if i := strings.IndexByte(rest, ' '); i >= 0 {
-			key, value = rest[:i], rest[i+1:]
-		}
-		if !strings.HasPrefix(key, "guestinfo.") {
-			return false, "Invalid key: only guestinfo.* can be set by the guest"
-		}
-		if value == "" {
-			return false, "Invalid value: the guest cannot set an empty value"
-		}
-		s.mu.Lock()
-		s.set[key] = true
-		s.mu.Unlock()
-		Map.WithLock(vm, func() {
-			if vm.Runtime.PowerState != types.VirtualMachinePowerStatePoweredOn {
-				return
-			}
-			merged := bonnevilleMergeOptions(vm.Config.ExtraConfig, []types.BaseOptionValue{&types.OptionValue{Key: key, Value: value}})
-			merged = append([]types.BaseOptionValue{&types.OptionValue{Key: "govcsim", Value: "TRUE"}}, merged...)
-			Map.Update(vm, []types.PropertyChange{{Name: "config.extraConfig", Val: merged}})
-		})
-		return true, ""
-	case strings.TrimSpace(cmd) == "instantclone.freeze":
-		frozen := true
-		Map.WithLock(vm, func() {
-			Map.Update(vm, []types.PropertyChange{{Name: "runtime.instantCloneFrozen", Val: &frozen}})
-		})
 		// The parent stays frozen; its guest never runs again. The call
 		// returns in each child, whose guest is started by bonneville_netns.go.
 		<-s.vm.stopped
 		return false, "the VM was powered off"
 	}
-	return false, "Unknown command"
+	// info-get and info-set as every simulated guest makes them
+	// (bonneville_guestinfo.go: no empty values, 64 KiB, volatility).
+	Map.WithLock(vm, func() { reply, err = bonnevilleGuestRPC(vm, cmd) })
+	if err != nil {
+		return false, err.Error()
+	}
+	if strings.HasPrefix(cmd, "info-set ") {
+		key := strings.SplitN(strings.TrimPrefix(cmd, "info-set "), " ", 2)[0]
+		s.mu.Lock()
+		s.set[key] = true
+		s.mu.Unlock()
+	}
+	return true, reply
 }
 
 // BonnevilleRPCTool is `bonneville-sim --rpctool "<command>"`: the client side,

@@ -1,7 +1,8 @@
 /**
  * The endpoint's pure parts, without vSphere: listen addresses and the listen policy, API version
  * paths, the unsupported-endpoint table, Docker's filters, image references, the state mapping
- * from power state and agent status, and container identities.
+ * from power state and agent status, container identities, the console records and Docker's
+ * multiplexed frames, and the console serial port's device changes.
  */
 import { checkListenPolicy, isLoopback, parseListenAddress } from "../../provider/src/docker-api/auth";
 import { humanDuration, stateOfVm, statusText } from "../../provider/src/docker-api/container-json";
@@ -11,6 +12,8 @@ import { containerIdOf, dockerApiUrn, isDockerApiUrn } from "../../provider/src/
 import { imageName } from "../../provider/src/docker-api/images";
 import { Router, versionedPath } from "../../provider/src/docker-api/routing";
 import { unsupportedEndpoint } from "../../provider/src/docker-api/unsupported";
+import { frame, nanosOfUnixTime, parseConsole } from "../../provider/src/docker-api/container-output";
+import { childConsoleChange, consolePortOf } from "../../provider/src/resources/console-port";
 
 describe("listen addresses and the listen policy", () => {
   it("parses tcp and unix addresses", () => {
@@ -79,8 +82,11 @@ describe("routing", () => {
     expect(router.match("GET", "/images/registry.example.com/team/app:1/json").params).toEqual({
       name: "registry.example.com/team/app:1",
     });
-    expect(() => router.match("POST", "/containers/web/attach")).toThrow(
-      expect.objectContaining({ status: 501, message: expect.stringMatching(/^attach is not supported by/) }),
+    expect(() => router.match("GET", "/containers/web/attach/ws")).toThrow(
+      expect.objectContaining({
+        status: 501,
+        message: expect.stringMatching(/^attach over websocket is not supported by/),
+      }),
     );
     expect(() => router.match("GET", "/nothing")).toThrow(
       expect.objectContaining({ status: 404, message: "page not found" }),
@@ -90,7 +96,7 @@ describe("routing", () => {
   it("names the feature of every unsupported endpoint the docker CLI uses", () => {
     const features = [
       ["POST", "/containers/web/exec"],
-      ["GET", "/containers/web/logs"],
+      ["GET", "/containers/web/top"],
       ["POST", "/build"],
       ["GET", "/volumes"],
       ["GET", "/swarm"],
@@ -102,7 +108,7 @@ describe("routing", () => {
     ].map(([m, p]) => unsupportedEndpoint(m!, p!)?.feature);
     expect(features).toEqual([
       "exec",
-      "logs",
+      "top",
       "build",
       "volumes",
       "swarm",
@@ -113,6 +119,8 @@ describe("routing", () => {
       "pause and unpause",
     ]);
     expect(unsupportedEndpoint("GET", "/networks/bridge")).toBeUndefined();
+    expect(unsupportedEndpoint("GET", "/containers/web/logs")).toBeUndefined();
+    expect(unsupportedEndpoint("POST", "/containers/web/attach")).toBeUndefined();
   });
 });
 
@@ -219,8 +227,12 @@ describe("create requests", () => {
       env: { A: "1", B: "x=y" },
       labels: { app: "web" },
       networkNames: ["bridge"],
+      autoRemove: false,
       warnings: [],
     });
+    expect(
+      parseCreateRequest({ Image: "nginx", HostConfig: { AutoRemove: true } }, query("")).autoRemove,
+    ).toBe(true);
     expect(parseCreateRequest({ Image: "registry.example.com:5000/team/app:2" }, query("")).name).toMatch(
       /^app-[0-9a-f]{6}$/,
     );
@@ -239,7 +251,10 @@ describe("create requests", () => {
       "restart policy always (--restart)",
     );
     expect(refused({ HostConfig: { NetworkMode: "host" } })).toThrow("network mode host is not supported");
-    expect(refused({ HostConfig: { AutoRemove: true } })).toThrow("automatic removal (--rm)");
+    expect(refused({ OpenStdin: true, AttachStdin: true })).toThrow(
+      "interactive input (-i) is not supported by Bonneville's Docker API: a container VM's output leaves it through a read-only serial port file; there is no channel for input or a terminal; run without -i",
+    );
+    expect(refused({ Tty: true })).toThrow("a TTY (-t) is not supported by Bonneville's Docker API");
     expect(refused({ Env: "A=1" })).toThrow('Env must be a list of "NAME=value" strings');
   });
 });
@@ -253,5 +268,86 @@ describe("identities", () => {
     expect(containerIdOf(urn)).toMatch(/^[0-9a-f]{64}$/);
     expect(containerIdOf(urn)).toBe(containerIdOf(dockerApiUrn("resgroup-48", "web")));
     expect(containerIdOf(urn)).not.toBe(containerIdOf(dockerApiUrn("resgroup-49", "web")));
+  });
+});
+
+describe("container output", () => {
+  it("parses the console records the agent writes, skipping other lines and carrying a partial one", () => {
+    const first = parseConsole(
+      Buffer.from(
+        "2026-01-02T03:04:05.5Z stdout hello world\nkernel noise\n2026-01-02T03:04:06Z stderr oops\n2026-01-02T03:04:07.123456789Z std",
+      ),
+      Buffer.alloc(0),
+    );
+    expect(first.records).toEqual([
+      { nanos: 1767323045500000000n, stream: "stdout", text: "hello world" },
+      { nanos: 1767323046000000000n, stream: "stderr", text: "oops" },
+    ]);
+    const second = parseConsole(Buffer.from("out done\n"), first.carry);
+    expect(second.records).toEqual([{ nanos: 1767323047123456789n, stream: "stdout", text: "done" }]);
+    expect(second.carry.length).toBe(0);
+  });
+
+  it("writes Docker's multiplexed frames, with RFC 3339 nanosecond timestamps on request", () => {
+    const record = { nanos: 1767323045500000000n, stream: "stderr" as const, text: "oops" };
+    const plain = frame(record, false);
+    expect([...plain.subarray(0, 8)]).toEqual([2, 0, 0, 0, 0, 0, 0, 5]);
+    expect(plain.subarray(8).toString()).toBe("oops\n");
+    expect(frame(record, true).subarray(8).toString()).toBe("2026-01-02T03:04:05.500000000Z oops\n");
+    expect(frame({ ...record, stream: "stdout" }, false)[0]).toBe(1);
+  });
+
+  it("reads Docker's since and until as Unix seconds with an optional fraction", () => {
+    expect(nanosOfUnixTime("1767323045.5", "since")).toBe(1767323045500000000n);
+    expect(nanosOfUnixTime("1767323045", "until")).toBe(1767323045000000000n);
+    expect(() => nanosOfUnixTime("yesterday", "since")).toThrow(
+      'since="yesterday" is not a Unix time (seconds, optionally with a fraction)',
+    );
+  });
+});
+
+describe("the console serial port", () => {
+  const port = (fileName: string, key = 9000) => ({
+    $type: "VirtualSerialPort",
+    key: String(key),
+    backing: { $type: "VirtualSerialPortFileBackingInfo", fileName },
+    controllerKey: "400",
+    unitNumber: "1",
+  });
+  it("finds a VM's console port by its file and edits a fork's copy to the fork's own folder", () => {
+    const devices = [
+      { $type: "VirtualSIOController", key: "400" },
+      port("[LocalDS_0] other/serial.log", 9001),
+      port("[LocalDS_0] parent/bonneville-console.log"),
+    ];
+    const found = consolePortOf(devices)!;
+    expect(found).toEqual({
+      key: 9000,
+      controllerKey: 400,
+      unitNumber: 1,
+      file: { datastore: "LocalDS_0", path: "parent/bonneville-console.log" },
+    });
+    expect(childConsoleChange(found, "web")).toEqual({
+      $type: "VirtualDeviceConfigSpec",
+      operation: "edit",
+      device: {
+        $type: "VirtualSerialPort",
+        key: 9000,
+        backing: {
+          $type: "VirtualSerialPortFileBackingInfo",
+          fileName: "[LocalDS_0] web/bonneville-console.log",
+        },
+        connectable: {
+          $type: "VirtualDeviceConnectInfo",
+          startConnected: true,
+          allowGuestControl: false,
+          connected: true,
+        },
+        controllerKey: 400,
+        unitNumber: 1,
+        yieldOnPoll: true,
+      },
+    });
+    expect(consolePortOf([port("[LocalDS_0] other/serial.log")])).toBeUndefined();
   });
 });

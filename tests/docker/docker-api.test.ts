@@ -10,9 +10,10 @@
 import { execFile, execFileSync, spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as http from "node:http";
+import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
-import { Sim, repoRoot, type SimInventory, type SimInventoryVM } from "../support/sim";
+import { Sim, insecureFetch, repoRoot, type SimInventory, type SimInventoryVM } from "../support/sim";
 import { VSphereClient } from "../../provider/src/vsphere";
 import { containerHost, containerVm, parentTemplate } from "../../provider/src/resources";
 import type { OperationContext, PropertyMap, ProviderConfig } from "../../provider/src/resources";
@@ -115,13 +116,20 @@ async function startEndpoint(flags: readonly string[]): Promise<Endpoint> {
 /** Runs `bonneville` to completion (for start-up refusals). */
 function runBonneville(
   args: readonly string[],
+  options: { env?: NodeJS.ProcessEnv; onStderr?: (text: string, child: ChildProcess) => void } = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(bonnevilleBin, args, { env: endpointEnv(), stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(bonnevilleBin, args, {
+      env: { ...endpointEnv(), ...options.env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString();
+      options.onStderr?.(stderr, child);
+    });
     child.once("exit", (code) => resolve({ code, stdout, stderr }));
   });
 }
@@ -135,7 +143,7 @@ interface DockerResult {
 /** Runs the real docker CLI against `host` (default: the test's endpoint) with a private config dir. */
 function docker(
   args: readonly string[],
-  options: { host?: string; tls?: readonly string[] } = {},
+  options: { host?: string; tls?: readonly string[]; started?: (child: ChildProcess) => void } = {},
 ): Promise<DockerResult> {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("DOCKER_")) env[k] = v;
@@ -143,10 +151,11 @@ function docker(
   env.DOCKER_CLI_HINTS = "false";
   const argv = [...(options.tls ?? []), "-H", options.host ?? endpoint.dockerHost, ...args];
   return new Promise((resolve) => {
-    execFile(DOCKER, argv, { env, timeout: 60_000 }, (error, stdout, stderr) => {
+    const child = execFile(DOCKER, argv, { env, timeout: 60_000 }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === "number" ? error.code : -1) : 0;
       resolve({ code, stdout: String(stdout), stderr: String(stderr) });
     });
+    options.started?.(child);
   });
 }
 
@@ -485,9 +494,7 @@ describe("bonneville docker-api with the docker CLI", () => {
 
   it("docker create only records the container; docker start forks it", async () => {
     const created = await docker(["create", "--name", "later", "--network", "frontend", "nginx:1.27"]);
-    expect(created.stderr).toBe(
-      "WARNING: attaching (docker run without -d, docker start -a) is not supported by Bonneville's Docker API: the container's output stays in its VM's guest; run containers detached (docker run -d)\n",
-    );
+    expect(created.stderr).toBe("");
     expect(created.code).toBe(0);
     expect(vmIds(await sim.inventory())).toEqual(vmIds(withHost));
     expect((await docker(["ps", "-a", "--format", "{{.Names}} {{.Status}}"])).stdout).toBe("later Created\n");
@@ -588,30 +595,30 @@ describe("bonneville docker-api with the docker CLI", () => {
     const ports = await docker(["run", "-d", "-p", "8080:80", "nginx:1.27"]);
     expect(ports.code).toBe(125);
     expect(ports.stderr).toContain("publishing ports (-p, -P) is not supported by Bonneville's Docker API");
-    // Without -d the CLI attaches before it starts: the attach is refused (the CLI shows only the status,
-    // so the create's warning says why), and the container stays created, never forked.
-    const attached = await docker(["run", "--name", "foreground", "nginx:1.27"]);
-    expect(attached.code).toBe(1);
-    expect(attached.stderr).toContain(
-      "WARNING: attaching (docker run without -d, docker start -a) is not supported",
+    // Input is refused at create, so the refused run leaves no "Created" container behind.
+    const interactive = await docker(["run", "-i", "--name", "foreground", "nginx:1.27"]);
+    expect(interactive.code).toBe(125);
+    expect(interactive.stderr).toContain(
+      "interactive input (-i) is not supported by Bonneville's Docker API: a container VM's output leaves it through a read-only serial port file; there is no channel for input or a terminal; run without -i",
     );
-    expect(attached.stderr).toContain("unable to upgrade to tcp, received 501");
-    expect((await docker(["ps", "-a", "--format", "{{.Names}} {{.Status}}"])).stdout).toBe(
-      "foreground Created\n",
-    );
-    expect((await docker(["rm", "foreground"])).code).toBe(0);
-    const network = await docker(["run", "-d", "--network", "backend", "nginx:1.27"]);
+    expect((await docker(["ps", "-a", "--format", "{{.Names}}"])).stdout).toBe("");
+    // The network fails the create before the image is looked up, so nothing is pulled.
+    const network = await docker(["run", "--network", "backend", "never-pulled:1"]);
+    expect(network.code).toBe(125);
     expect(network.stderr).toContain("network backend not found: this ContainerHost has bridge, frontend");
+    expect(network.stderr).not.toContain("Unable to find image");
+    expect(network.stdout).toBe("");
+    expect((await docker(["images", "--format", "{{.Repository}}"])).stdout).not.toContain("never-pulled");
     expect(vmIds(await sim.inventory())).toEqual(vmIds(withHost));
   });
 
   it("answers unsupported endpoints in Docker's error form, naming the feature", async () => {
-    const logs = await rawRequest("GET", "/v1.47/containers/web/logs?stdout=1");
-    expect(logs.status).toBe(501);
-    expect(logs.headers["content-type"]).toBe("application/json");
-    expect(JSON.parse(logs.body)).toEqual({
+    const top = await rawRequest("GET", "/v1.47/containers/web/top");
+    expect(top.status).toBe(501);
+    expect(top.headers["content-type"]).toBe("application/json");
+    expect(JSON.parse(top.body)).toEqual({
       message:
-        "logs is not supported by Bonneville's Docker API: the container runs inside its own VM and the guest contract carries no channel for it (use the VM's console or your own tooling in the guest)",
+        "top is not supported by Bonneville's Docker API: the container runs inside its own VM and the guest contract carries no channel for it (use the VM's console or your own tooling in the guest)",
     });
     const exec = await rawRequest("POST", "/containers/web/exec");
     expect(exec.status).toBe(501);
@@ -632,6 +639,143 @@ describe("bonneville docker-api with the docker CLI", () => {
     expect(ping.status).toBe(200);
     expect(ping.headers["api-version"]).toBe("1.47");
     expect(ping.headers["ostype"]).toBe("linux");
+  });
+});
+
+describe("the daily loop: output, foreground runs, wait and --rm", () => {
+  it("docker run without -d streams stdout and stderr and returns the container's exit code", async () => {
+    const run = await docker([
+      "run",
+      "--name",
+      "fg",
+      "bonneville-sim/exit:3",
+      "hello",
+      "stderr:oops",
+      "sleep:300",
+      "bye",
+    ]);
+    expect(run.code).toBe(3);
+    expect(run.stdout).toBe("hello\nbye\n");
+    expect(run.stderr).toContain("oops\n");
+    expect((await docker(["ps", "-a", "--filter", "name=fg", "--format", "{{.Status}}"])).stdout).toBe(
+      "Exited (3)\n",
+    );
+    const vm = vmNamed(await sim.inventory(), "fg")!;
+    expect(vm.powerState).toBe("poweredOn");
+  });
+
+  it("docker logs shows both streams, and honours --tail, -t and --since", async () => {
+    const all = await docker(["logs", "fg"]);
+    expect(all.code).toBe(0);
+    expect(all.stdout).toBe("hello\nbye\n");
+    expect(all.stderr).toBe("oops\n");
+    const tail = await docker(["logs", "--tail", "1", "-t", "fg"]);
+    expect(tail.stdout).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{9}Z bye\n$/);
+    expect(tail.stderr).toBe("");
+    const byTime = await docker(["logs", "-t", "fg"]);
+    const byeAt = /^(\S+) bye$/m.exec(byTime.stdout)![1]!;
+    // --since the last line's own time keeps that line and drops the earlier ones.
+    const since = await docker(["logs", "--since", byeAt, "fg"]);
+    expect(since.stdout).toBe("bye\n");
+    expect(since.stderr).toBe("");
+    const none = await docker(["logs", "--since", "2999-01-01T00:00:00Z", "fg"]);
+    expect(none.stdout + none.stderr).toBe("");
+    expect((await docker(["rm", "-f", "fg"])).code).toBe(0);
+  });
+
+  it("Ctrl-C on a foreground docker run asks the guest to shut down, and the run returns", async () => {
+    let cli: ChildProcess | undefined;
+    const run = docker(["run", "--name", "interrupted", "bonneville-sim/ticker:1", "started"], {
+      started: (child) => (cli = child),
+    });
+    const deadline = Date.now() + 30_000;
+    while (!(await docker(["logs", "interrupted"]).catch(() => undefined))?.stdout.includes("started")) {
+      if (Date.now() > deadline) throw new Error("the container never printed its first line");
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    // The docker CLI forwards the signal to the container (docker kill -s INT).
+    cli!.kill("SIGINT");
+    const result = await run;
+    expect(result.stdout).toBe("started\n");
+    expect(result.code).toBe(137);
+    expect(vmNamed(await sim.inventory(), "interrupted")!.powerState).toBe("poweredOff");
+    expect((await docker(["rm", "interrupted"])).code).toBe(0);
+  });
+
+  it("docker logs -f follows a running container until it exits", async () => {
+    const run = await docker([
+      "run",
+      "-d",
+      "--name",
+      "follow",
+      "bonneville-sim/exit:0",
+      "first",
+      "sleep:1500",
+      "second",
+      "sleep:1500",
+      "third",
+    ]);
+    expect(run.code).toBe(0);
+    const follow = await docker(["logs", "-f", "follow"]);
+    expect(follow.code).toBe(0);
+    expect(follow.stdout).toBe("first\nsecond\nthird\n");
+    expect((await docker(["wait", "follow"])).stdout).toBe("0\n");
+    expect((await docker(["rm", "-f", "follow"])).code).toBe(0);
+  });
+
+  it("docker run --rm removes the container's VM when it exits and returns its code", async () => {
+    const run = await docker(["run", "--rm", "--name", "once", "bonneville-sim/exit:4", "bye"]);
+    expect(run.code).toBe(4);
+    expect(run.stdout).toBe("bye\n");
+    expect(vmNamed(await sim.inventory(), "once")).toBeUndefined();
+    expect((await docker(["ps", "-a", "--format", "{{.Names}}"])).stdout).toBe("");
+    expect(vmIds(await sim.inventory())).toEqual(vmIds(withHost));
+  });
+
+  it("a run whose fork fails leaves no Created container behind", async () => {
+    await sim.addFault({ method: "InstantClone_Task", fault: "InsufficientResourcesFault", count: 1 });
+    try {
+      const run = await docker(["run", "--name", "unlucky", "bonneville-sim/exit:0", "never"]);
+      expect(run.code).toBe(125);
+      expect(run.stderr).toContain("InsufficientResourcesFault");
+    } finally {
+      await sim.clearFaults();
+    }
+    expect((await docker(["ps", "-a", "--format", "{{.Names}}"])).stdout).toBe("");
+    expect(vmIds(await sim.inventory())).toEqual(vmIds(withHost));
+  });
+
+  it("docker logs reads a ContainerVM a Pulumi program made", async () => {
+    const urn = "urn:pulumi:test::docker::bonneville:index:ContainerVM::job";
+    const checked = containerVm.check(
+      {
+        name: "pulumi-job",
+        parentId,
+        image: "bonneville-sim/exit:0",
+        command: ["made by pulumi", "stderr:and its warning"],
+        resourcePoolId: hostId,
+        folderId,
+      },
+      undefined,
+      { name: "job" },
+    );
+    const made = await containerVm.create(context(urn), checked.inputs);
+    try {
+      expect((await docker(["wait", "pulumi-job"])).stdout).toBe("0\n");
+      const logs = await docker(["logs", "pulumi-job"]);
+      expect(logs.stdout).toBe("made by pulumi\n");
+      expect(logs.stderr).toBe("and its warning\n");
+    } finally {
+      await containerVm.delete(context(urn), made.id, made.outputs as PropertyMap);
+    }
+  });
+
+  it("the console file is vCenter's datastore file access, which needs a session", async () => {
+    const anonymous = await insecureFetch(
+      `${sim.url.replace(/\/sdk$/, "")}/folder/docker-parent/bonneville-console.log?dcPath=DC0&dsName=LocalDS_0`,
+      "GET",
+    );
+    expect(anonymous.status).toBe(401);
   });
 });
 
@@ -722,6 +866,74 @@ describe("who may reach the endpoint", () => {
     expect((await sim.stats()).sessions).toBe(sessionsBefore + 1);
     expect(await extra.stop()).toBe(0);
     expect((await sim.stats()).sessions).toBe(sessionsBefore);
+  });
+});
+
+describe("a vCenter that never answers", () => {
+  let silent: net.Server;
+  let silentServer: string;
+  const held: net.Socket[] = [];
+  beforeAll(async () => {
+    // Accepts connections and never says a word (not even the TLS handshake).
+    silent = net.createServer((socket) => void held.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    silentServer = `127.0.0.1:${(silent.address() as net.AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    for (const socket of held) socket.destroy();
+    await new Promise<void>((resolve) => silent.close(() => resolve()));
+  });
+  const args = () => [
+    "docker-api",
+    "--host-id",
+    hostId,
+    "--parent-id",
+    parentId,
+    "--listen",
+    "tcp://127.0.0.1:0",
+  ];
+
+  it("says what it waits for and gives up after --connect-timeout", async () => {
+    const result = await runBonneville([...args(), "--connect-timeout", "1"], {
+      env: { VSPHERE_SERVER: silentServer },
+    });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toContain(
+      `connecting to vCenter at ${silentServer}: logging in as ${sim.user}, then reading ContainerHost ${hostId} and ParentTemplate ${parentId} (up to 1 s)`,
+    );
+    expect(result.stderr).toContain(
+      `bonneville docker-api: vCenter at ${silentServer} did not answer within 1 s (logging in as ${sim.user}); check VSPHERE_SERVER and that vCenter is up, or raise --connect-timeout`,
+    );
+  });
+
+  it.each([
+    ["SIGINT", 130],
+    ["SIGTERM", 143],
+  ] as const)("stops at %s while it waits", async (signal, code) => {
+    let sent = false;
+    const result = await runBonneville(args(), {
+      env: { VSPHERE_SERVER: silentServer },
+      onStderr: (text, child) => {
+        if (!sent && text.includes("connecting to vCenter")) {
+          sent = true;
+          child.kill(signal);
+        }
+      },
+    });
+    expect(result.code).toBe(code);
+    expect(result.stderr).toContain(
+      `bonneville docker-api: stopped (received ${signal}) while waiting for vCenter at ${silentServer}; nothing was started`,
+    );
+    expect(result.stderr).not.toContain("did not answer within");
+  });
+
+  it("refuses a --connect-timeout outside 1..300 seconds", async () => {
+    const result = await runBonneville([...args(), "--connect-timeout", "0"]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      "bonneville docker-api: --connect-timeout 0: expected whole seconds from 1 to 300\n",
+    );
   });
 });
 

@@ -780,3 +780,41 @@ describe("packaging", () => {
     expect(unit).toMatch(/^WantedBy=multi-user\.target$/m);
   });
 });
+
+describe("container output", () => {
+  it("copies the runtime's output into the console serial port as timestamped stdout and stderr records", async () => {
+    const g = guest();
+    const console = path.join(g.root, "dev/ttyS1");
+    fs.writeFileSync(console, "");
+    fs.writeFileSync(
+      path.join(g.fake, "logs.out"),
+      "2026-01-02T03:04:05.123456789Z hello world\n2026-01-02T05:04:06.5+02:00 from podman\nno time here\n",
+    );
+    fs.writeFileSync(path.join(g.fake, "logs.err"), "2026-01-02T03:04:07Z oops\n");
+    g.spec({ generation: GEN, name: "web", image: "nginx:1.27" });
+    expect(g.run().status).toBe(0);
+    await eventually(() => fs.readFileSync(console, "utf8").split("\n").length === 5);
+    const records = fs.readFileSync(console, "utf8").trim().split("\n");
+    expect(records.filter((r) => r.includes(" stdout ")).slice(0, 2)).toEqual([
+      "2026-01-02T03:04:05.123456789Z stdout hello world",
+      "2026-01-02T03:04:06.500000000Z stdout from podman",
+    ]);
+    expect(records).toContain("2026-01-02T03:04:07Z stderr oops");
+    expect(records.find((r) => r.endsWith(" stdout no time here"))).toMatch(
+      /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{9}Z stdout no time here$/,
+    );
+    await eventually(() => g.runtimeCalls().some((c) => c[1] === "logs"));
+    expect(g.runtimeCalls().find((c) => c[1] === "logs")).toEqual(["docker", "logs", "-f", "-t", "web"]);
+  });
+
+  it("copies nothing, and says so, when the VM has no console serial port", () => {
+    const g = guest();
+    g.spec({ generation: GEN, name: "web", image: "nginx:1.27" });
+    const r = g.run();
+    expect(r.status).toBe(0);
+    expect(r.stderr).toContain(
+      `no console serial port at ${g.root}/dev/ttyS1: the container's output is not copied (docker logs shows nothing)`,
+    );
+    expect(g.runtimeCalls().some((c) => c[1] === "logs")).toBe(false);
+  });
+});

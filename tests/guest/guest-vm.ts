@@ -144,6 +144,10 @@ case $sub in
     exit 1
     ;;
   pull) echo "pulled $2" ;;
+  logs)
+    [[ -f $FAKE_DIR/logs.out ]] && cat "$FAKE_DIR/logs.out"
+    [[ -f $FAKE_DIR/logs.err ]] && cat "$FAKE_DIR/logs.err" >&2
+    ;;
   run) echo "4f1c0ffee0ddba11" ;;
   start) echo "running 0" >"$FAKE_DIR/inspect" ;;
   inspect)

@@ -61,6 +61,12 @@ const flags: readonly FlagSpec[] = [
       "Longest wait at start for a forked container's guest agent to report it running (1..3600). Default 300.",
   },
   {
+    name: "connect-timeout",
+    value: "SECONDS",
+    description:
+      "Longest wait at start for vCenter to answer (log in, read the host and the parent), 1..300. Default 30.",
+  },
+  {
     name: "vsphere-server",
     value: "HOST",
     description: "vCenter: host, host:port or https URL.",
@@ -138,14 +144,34 @@ export async function runDockerApi(args: readonly string[], io: CommandIo): Prom
   const client = new VSphereClient(toConnectionOptions(setup.config));
   let closeServer: (() => Promise<void>) | undefined;
   try {
-    const host = await ContainerHostView.open({
+    const opened = await openWithin(
       client,
-      config: setup.config,
-      hostId: setup.hostId,
-      parentId: setup.parentId,
-      networks: setup.networks,
-      progress: log,
-    });
+      () =>
+        ContainerHostView.open({
+          client,
+          config: setup.config,
+          hostId: setup.hostId,
+          parentId: setup.parentId,
+          networks: setup.networks,
+          progress: log,
+        }),
+      setup,
+      io.stopRequested,
+      log,
+    );
+    if (opened.kind === "stopped") {
+      io.stderr(
+        `bonneville docker-api: stopped (${opened.reason}) while waiting for vCenter at ${client.url.host}; nothing was started\n`,
+      );
+      return opened.reason.includes("SIGINT") ? 130 : 143;
+    }
+    if (opened.kind === "timeout") {
+      io.stderr(
+        `bonneville docker-api: vCenter at ${client.url.host} did not answer within ${setup.connectTimeoutSeconds} s (${opened.waitingFor}); check VSPHERE_SERVER and that vCenter is up, or raise --connect-timeout\n`,
+      );
+      return 1;
+    }
+    const host = opened.host;
     const running = await startDockerApi({
       host,
       listen: setup.listen,
@@ -173,6 +199,71 @@ export async function runDockerApi(args: readonly string[], io: CommandIo): Prom
   }
 }
 
+/** How the start-up wait for vCenter ended. */
+type Opened =
+  | { readonly kind: "open"; readonly host: ContainerHostView }
+  | { readonly kind: "stopped"; readonly reason: string }
+  | { readonly kind: "timeout"; readonly waitingFor: string };
+
+/** Every how many milliseconds a start-up wait for vCenter says it is still waiting. */
+const CONNECT_PROGRESS_MS = 5000;
+
+/**
+ * Opens the host view, saying what it waits for, until vCenter answered, `--connect-timeout`
+ * passed, or a stop signal came. A wait that ends early closes the client, which destroys its
+ * connections, so nothing of it lingers.
+ */
+async function openWithin(
+  client: VSphereClient,
+  open: () => Promise<ContainerHostView>,
+  setup: Setup,
+  stopRequested: Promise<string>,
+  log: (line: string) => void,
+): Promise<Opened> {
+  const where = client.url.host;
+  const waitingFor = () =>
+    client.session.transport.sessionCookie
+      ? `reading ContainerHost ${setup.hostId} and ParentTemplate ${setup.parentId}`
+      : `logging in as ${setup.config.user}`;
+  log(
+    `connecting to vCenter at ${where}: logging in as ${setup.config.user}, then reading ContainerHost ${setup.hostId} and ParentTemplate ${setup.parentId} (up to ${setup.connectTimeoutSeconds} s)`,
+  );
+  const started = Date.now();
+  const timers: NodeJS.Timeout[] = [];
+  const attempt = open();
+  attempt.catch(() => undefined);
+  try {
+    const outcome = await Promise.race<Opened>([
+      attempt.then((host) => ({ kind: "open", host })),
+      stopRequested.then((reason) => ({ kind: "stopped", reason })),
+      new Promise<Opened>((resolve) => {
+        timers.push(
+          setTimeout(
+            () => resolve({ kind: "timeout", waitingFor: waitingFor() }),
+            setup.connectTimeoutSeconds * 1000,
+          ),
+          setInterval(
+            () =>
+              log(
+                `still waiting for vCenter at ${where} (${waitingFor()}): ${Math.round((Date.now() - started) / 1000)} s of ${setup.connectTimeoutSeconds} s`,
+              ),
+            CONNECT_PROGRESS_MS,
+          ),
+        );
+      }),
+    ]);
+    if (outcome.kind !== "open") {
+      client.abortAll("the Docker API endpoint is stopping");
+      // Destroys the connections first: a login on the wire is not tied to any caller's signal.
+      client.session.transport.close();
+      await client.close().catch(() => undefined);
+    }
+    return outcome;
+  } finally {
+    for (const t of timers) clearTimeout(t);
+  }
+}
+
 interface Setup {
   readonly hostId: string;
   readonly parentId: string;
@@ -180,6 +271,7 @@ interface Setup {
   readonly tls: TlsFiles | undefined;
   readonly networks: Record<string, string>;
   readonly startTimeoutSeconds: number;
+  readonly connectTimeoutSeconds: number;
   readonly config: NonNullable<ReturnType<typeof checkProviderConfig>["config"]>;
   readonly version: string;
 }
@@ -217,6 +309,11 @@ function checkSetup(parsed: ReturnType<typeof parseFlags>, env: NodeJS.ProcessEn
   if (!Number.isInteger(startTimeoutSeconds) || startTimeoutSeconds < 1 || startTimeoutSeconds > 3600) {
     throw new UsageError(`--start-timeout ${timeoutText}: expected whole seconds from 1 to 3600`);
   }
+  const connectText = parsed.get("connect-timeout") ?? "30";
+  const connectTimeoutSeconds = Number(connectText);
+  if (!Number.isInteger(connectTimeoutSeconds) || connectTimeoutSeconds < 1 || connectTimeoutSeconds > 300) {
+    throw new UsageError(`--connect-timeout ${connectText}: expected whole seconds from 1 to 300`);
+  }
   const news: Record<string, unknown> = {};
   const fromFlag = (key: string, flag: string) => {
     const value = parsed.get(flag);
@@ -238,6 +335,7 @@ function checkSetup(parsed: ReturnType<typeof parseFlags>, env: NodeJS.ProcessEn
     tls: tlsOn ? files : undefined,
     networks,
     startTimeoutSeconds,
+    connectTimeoutSeconds,
     config: check.config,
     version: providerVersion(),
   };

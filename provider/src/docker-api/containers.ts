@@ -37,6 +37,7 @@ import {
 import { describeFailure, parseCreateRequest } from "./create-request";
 import type { CreatedContainer } from "./created-containers";
 import type { DockerEndpoint } from "./endpoint";
+import { containerStopped } from "./container-output";
 import { badRequest, conflict, DockerApiError, messageOf, notFound, unsupportedOption } from "./errors";
 import { labelsMatch, nameMatches, parseFilters } from "./filters";
 import { booleanParam, empty, integerParam, json, readJsonBody, type Reply } from "./http";
@@ -71,6 +72,14 @@ export function containerRoutes(router: Router, endpoint: DockerEndpoint): void 
     .add("DELETE", "/containers/:id", (ctx) => handlers.remove(ctx));
 }
 
+/** Finds a container by full ID, name (`web` or `/web`) or unique ID prefix. */
+export function findContainer(
+  endpoint: DockerEndpoint,
+  ref: string,
+): Promise<{ container: Container; vms: ContainerVmView[] }> {
+  return new ContainerHandlers(endpoint).find(ref);
+}
+
 class ContainerHandlers {
   constructor(private readonly endpoint: DockerEndpoint) {}
 
@@ -93,7 +102,7 @@ class ContainerHandlers {
   }
 
   /** Finds a container by full ID, name (`web` or `/web`) or unique ID prefix. */
-  private async find(ref: string): Promise<{ container: Container; vms: ContainerVmView[] }> {
+  async find(ref: string): Promise<{ container: Container; vms: ContainerVmView[] }> {
     const { containers, vms } = await this.all();
     const name = ref.replace(/^\//, "");
     const exact = containers.find((c) => containerId(c) === ref || containerName(c) === name);
@@ -179,9 +188,11 @@ class ContainerHandlers {
           `the name "${name}" is taken by VM ${other.id} in the ContainerHost's folder (VM names are unique in a folder): choose another name`,
         );
       }
-      if (!imageKnown(this.endpoint, image, vms)) throw notFound(`No such image: ${image}`);
+      // Networks before the image: the docker CLI pulls on a 404 and creates again, so a missing
+      // network must fail first, and not as a 404 (see portGroupOf).
       const hostNetworks = await this.host.networks(vms);
       const portGroups = networkNames.map((n) => portGroupOf(n, hostNetworks));
+      if (!imageKnown(this.endpoint, image, vms)) throw notFound(`No such image: ${image}`);
       const nicCount = this.host.parent.nicCount;
       if (portGroups.length > nicCount) {
         throw badRequest(
@@ -215,6 +226,7 @@ class ContainerHandlers {
         inputs: checked.inputs,
         networkNames,
         created: new Date(),
+        autoRemove: request.autoRemove,
       };
       this.endpoint.created.add(spec);
       return json(201, { Id: spec.id, Warnings: request.warnings });
@@ -249,10 +261,13 @@ class ContainerHandlers {
 
   async kill({ params, query, signal }: RequestContext) {
     const wanted = (query.get("signal") || "KILL").toUpperCase().replace(/^SIG/, "");
-    if (wanted !== "KILL" && wanted !== "9") {
+    // SIGTERM and SIGINT (what a foreground `docker run` forwards at Ctrl-C) ask the guest to shut
+    // down, as docker stop does first; SIGKILL powers the VM off.
+    const graceful = ["TERM", "15", "INT", "2"].includes(wanted);
+    if (!graceful && wanted !== "KILL" && wanted !== "9") {
       throw unsupportedOption(
         `signal ${query.get("signal")}`,
-        "a container VM can only be powered off, which is SIGKILL; use docker stop for a graceful shutdown",
+        "a container VM can be asked to shut down (SIGTERM, SIGINT) or powered off (SIGKILL), nothing else",
       );
     }
     return this.withContainer(params.id!, async (c) => {
@@ -260,7 +275,24 @@ class ContainerHandlers {
         throw conflict(`cannot kill container ${containerName(c)}: it is not running`);
       }
       refusePulumiOwned(c.vm, "kill");
-      await this.setPower(c.vm, "poweredOff", signal);
+      if (!graceful) {
+        await this.setPower(c.vm, "poweredOff", signal);
+        return empty(204);
+      }
+      this.host.progress(`asking the guest of ${c.vm.name} (${c.vm.vmId}) to shut down (SIG${wanted})`);
+      try {
+        await this.host.client.invoke(
+          "ShutdownGuest",
+          new MoRef("VirtualMachine", c.vm.vmId),
+          {},
+          { signal },
+        );
+      } catch (error) {
+        if (!isVimFault(error, "ToolsUnavailable") && !isVimFault(error, "InvalidState")) throw error;
+        throw conflict(
+          `cannot send SIG${wanted} to container ${c.vm.name}: its guest cannot be asked to shut down (${messageOf(error)}); docker kill (SIGKILL) powers it off`,
+        );
+      }
       return empty(204);
     });
   }
@@ -341,9 +373,19 @@ class ContainerHandlers {
         if (condition === "removed") return { exitCode: 0, error: "" };
         throw notFound(`container ${container.spec.name} was removed before it started`);
       }
-      ({ container } = await this.find(container.spec.id));
-      if (container.kind === "created")
+      const id = container.spec.id;
+      const now = await this.find(id).catch((error: unknown) => {
+        if (error instanceof DockerApiError && error.status === 404) return undefined;
+        throw error;
+      });
+      if (!now || now.container.kind === "created") {
+        const ended = this.endpoint.autoRemoved.get(id);
+        if (ended) return ended;
         throw notFound(`container ${found.kind === "created" ? found.spec.name : ""} is gone`);
+      }
+      container = now.container;
+      // Its first start was the one waited for: the next exit is the first stop after it.
+      return this.waitForVm(container.vm, condition === "next-exit" ? "not-running" : condition, signal);
     }
     return this.waitForVm(container.vm, condition, signal);
   }
@@ -359,17 +401,57 @@ class ContainerHandlers {
       if (error instanceof ResourceInitError) {
         this.host.noteCreated(error.id, spec.created);
         this.endpoint.created.end(spec.name, "started");
+        if (spec.autoRemove) this.removeWhenExited(spec, error.id, signal);
         throw new DockerApiError(
           500,
           `container ${spec.name} was forked as ${error.id} but did not finish starting: ${error.message}`,
           { cause: error },
         );
       }
+      // No VM was made: a failed run leaves no "Created" container behind.
+      this.host.progress(
+        `${spec.name} was not forked (${messageOf(error)}); its created container is removed`,
+      );
+      this.endpoint.created.end(spec.name, "removed");
       throw error;
     }
     this.host.noteCreated(vmId, spec.created);
     this.endpoint.created.end(spec.name, "started");
+    if (spec.autoRemove) this.removeWhenExited(spec, vmId, signal);
     await this.waitForAgent(spec.name, vmId, signal);
+  }
+
+  /**
+   * `--rm`: removes the container's VM once its container stops running (exits, fails, or the VM is
+   * powered off). This endpoint process does it: if it stops first, the VM stays, exited.
+   */
+  private removeWhenExited(spec: CreatedContainer, vmId: string, signal: AbortSignal): void {
+    void (async () => {
+      try {
+        await containerStopped(this.host, vmId, signal);
+        const p = await this.host.client.properties.retrieveOne(new MoRef("VirtualMachine", vmId), [
+          "runtime.powerState",
+          "config.extraConfig",
+        ]);
+        if (p) {
+          const state = stateOfVm(
+            String(p.props["runtime.powerState"] ?? ""),
+            containerStatusOf(extraConfigOf(p.props["config.extraConfig"])),
+            undefined,
+          );
+          this.endpoint.autoRemoved.set(spec.id, { exitCode: state.exitCode, error: state.error });
+        }
+        await this.endpoint.attached.drained(spec.id, signal);
+        await this.endpoint.locks.run(spec.name, async () => {
+          this.host.progress(
+            `removing ${spec.name} (${vmId}): its container stopped and it was run with --rm`,
+          );
+          await containerVm.delete(this.host.context(spec.urn, signal), vmId, {});
+        });
+      } catch (error) {
+        if (!signal.aborted) this.host.progress(`--rm of ${spec.name} (${vmId}) failed: ${messageOf(error)}`);
+      }
+    })();
   }
 
   /** Waits until the agent of a fresh fork reports its container running, exited or failed. */
@@ -496,7 +578,9 @@ class ContainerHandlers {
       }
       return { exitCode: last.exitCode, error: last.error };
     } catch (error) {
-      if (error instanceof WaitedObjectGoneError) return { exitCode: last.exitCode, error: last.error };
+      // Gone while waited for, or before the wait began.
+      if (error instanceof WaitedObjectGoneError || isVimFault(error, "ManagedObjectNotFound"))
+        return this.endpoint.autoRemoved.get(vm.id) ?? { exitCode: last.exitCode, error: last.error };
       throw error;
     }
   }
@@ -528,11 +612,14 @@ function stopSeconds(query: URLSearchParams): number {
   return t < 0 ? 3600 : t;
 }
 
-/** The port group of a Docker network name (`default` is `bridge`). */
+/**
+ * The port group of a Docker network name (`default` is `bridge`). A missing network is a 400, not
+ * Docker's 404: the docker CLI answers any 404 of a create by pulling the image and creating again.
+ */
 function portGroupOf(name: string, networks: readonly HostNetwork[]): string {
   const found = networks.find((n) => n.name === name);
   if (!found) {
-    throw notFound(
+    throw badRequest(
       `network ${name} not found: this ContainerHost has ${networks.map((n) => n.name).join(", ")} (more with the endpoint's --network flag)`,
     );
   }

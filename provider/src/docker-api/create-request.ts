@@ -20,16 +20,11 @@ export interface CreateRequest {
   readonly labels?: Record<string, string>;
   /** Docker network names, one per network card, in order (`default` is `bridge`). */
   readonly networkNames: string[];
+  /** `--rm`: the VM is removed when its container stops. */
+  readonly autoRemove: boolean;
   /** Warnings for the client (the docker CLI prints them). */
   readonly warnings: string[];
 }
-
-/**
- * Said when a create asks to attach (the docker CLI does for `docker create` and for `docker run`
- * without -d), because the CLI reports a refused attach only as "unable to upgrade … received 501".
- */
-export const ATTACH_WARNING =
-  "attaching (docker run without -d, docker start -a) is not supported by Bonneville's Docker API: the container's output stays in its VM's guest; run containers detached (docker run -d)";
 
 /** Reads a create's JSON body and query (`name`, `platform`); throws a 400 for what cannot be honoured. */
 export function parseCreateRequest(body: unknown, query: URLSearchParams): CreateRequest {
@@ -50,7 +45,6 @@ export function parseCreateRequest(body: unknown, query: URLSearchParams): Creat
   const command = commandOf(config.Cmd);
   const env = envOf(config.Env);
   const labels = labelsOf(config.Labels);
-  const attach = config.AttachStdin === true || config.AttachStdout === true || config.AttachStderr === true;
   return {
     name: rawName ? rawName.replace(/^\//, "") : generatedName(image),
     image,
@@ -58,7 +52,8 @@ export function parseCreateRequest(body: unknown, query: URLSearchParams): Creat
     ...(env ? { env } : {}),
     ...(labels ? { labels } : {}),
     networkNames: requestedNetworks(config),
-    warnings: attach ? [ATTACH_WARNING] : [],
+    autoRemove: objectField(config, "HostConfig").AutoRemove === true,
+    warnings: [],
   };
 }
 
@@ -119,6 +114,11 @@ function refuseUnsupportedOptions(config: Record<string, unknown>): void {
   };
   const contract =
     "the guest contract carries the image, command (Cmd), environment, labels and networks only";
+  const output =
+    "a container VM's output leaves it through a read-only serial port file; there is no channel for input or a terminal";
+  if (config.Tty === true) refuse("a TTY (-t)", `${output}; run without -t`);
+  if (config.OpenStdin === true || config.AttachStdin === true)
+    refuse("interactive input (-i)", `${output}; run without -i`);
   if (nonEmpty(config.Entrypoint))
     refuse("Entrypoint (--entrypoint)", `${contract}; give the whole command as Cmd`);
   if (typeof config.WorkingDir === "string" && config.WorkingDir) refuse("WorkingDir (--workdir)", contract);
@@ -141,8 +141,6 @@ function refuseUnsupportedOptions(config: Record<string, unknown>): void {
       "each container VM has its own address on its port group: reach its ports there",
     );
   }
-  if (host.AutoRemove === true)
-    refuse("automatic removal (--rm)", "remove the container with docker rm when it is done");
   const restart = objectField(host, "RestartPolicy").Name;
   if (typeof restart === "string" && restart !== "" && restart !== "no") {
     refuse(`restart policy ${restart} (--restart)`, "nothing watches a container VM to restart it");

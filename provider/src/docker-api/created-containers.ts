@@ -19,6 +19,8 @@ export interface CreatedContainer {
   /** The Docker network of each network card, in order. */
   readonly networkNames: readonly string[];
   readonly created: Date;
+  /** `--rm`: remove the VM when its container stops. */
+  readonly autoRemove?: boolean;
 }
 
 /** How a created container stopped being one. */

@@ -8,6 +8,7 @@ import * as fs from "node:fs";
 import * as http from "node:http";
 import * as https from "node:https";
 import * as net from "node:net";
+import type { Duplex } from "node:stream";
 import { AbortedError } from "../vsphere";
 import {
   checkListenPolicy,
@@ -17,7 +18,9 @@ import {
   type ListenAddress,
   type TlsFiles,
 } from "./auth";
+import { AttachedStreams } from "./attached-streams";
 import type { ContainerHostView } from "./container-host-view";
+import { outputRoutes, serveUpgrade } from "./container-logs";
 import { containerRoutes } from "./containers";
 import { CreatedContainers, NameLocks } from "./created-containers";
 import type { DockerEndpoint } from "./endpoint";
@@ -62,12 +65,15 @@ export async function startDockerApi(options: DockerApiServerOptions): Promise<R
     created: new CreatedContainers(),
     images: new ImageRecords(),
     locks: new NameLocks(),
+    attached: new AttachedStreams(),
+    autoRemoved: new Map(),
     version: options.version,
     startTimeoutSeconds: options.startTimeoutSeconds ?? 300,
   };
   const router = new Router();
   systemRoutes(router, endpoint);
   containerRoutes(router, endpoint);
+  outputRoutes(router, endpoint);
   networkRoutes(router, endpoint);
   imageRoutes(router, endpoint);
 
@@ -112,10 +118,19 @@ export async function startDockerApi(options: DockerApiServerOptions): Promise<R
     }
   };
 
+  // allowHalfOpen: an attaching docker CLI closes its sending side at once (it sends no input) and
+  // reads the output until the endpoint ends the stream (http.Server is half-open already).
   const server = tlsOn
-    ? https.createServer(tlsServerOptions(options.tls as Required<TlsFiles>), listener)
+    ? https.createServer(
+        { ...tlsServerOptions(options.tls as Required<TlsFiles>), allowHalfOpen: true },
+        listener,
+      )
     : http.createServer(listener);
   server.keepAliveTimeout = 65_000;
+  // Attach (docker run without -d) upgrades its connection to a raw stream.
+  server.on("upgrade", (req: http.IncomingMessage, socket: Duplex) => {
+    void serveUpgrade(endpoint, req, socket, lifetime.signal, log);
+  });
 
   const address = await listen(server, options.listen);
   return {

@@ -18,10 +18,14 @@ const GUEST =
 const FIXED_VM = "a container VM's configuration is fixed at its fork; remove it and run a new one";
 
 const table: readonly UnsupportedEndpoint[] = [
-  { methods: [], pattern: /^\/containers\/[^/]+\/attach(\/ws)?$/, feature: "attach", reason: GUEST },
+  {
+    methods: [],
+    pattern: /^\/containers\/[^/]+\/attach\/ws$/,
+    feature: "attach over websocket",
+    reason: "attach with the docker CLI (an upgraded HTTP connection) instead",
+  },
   { methods: [], pattern: /^\/containers\/[^/]+\/exec$/, feature: "exec", reason: GUEST },
   { methods: [], pattern: /^\/exec\//, feature: "exec", reason: GUEST },
-  { methods: [], pattern: /^\/containers\/[^/]+\/logs$/, feature: "logs", reason: GUEST },
   { methods: [], pattern: /^\/containers\/[^/]+\/top$/, feature: "top", reason: GUEST },
   { methods: [], pattern: /^\/containers\/[^/]+\/stats$/, feature: "stats", reason: GUEST },
   { methods: [], pattern: /^\/containers\/[^/]+\/changes$/, feature: "diff (changes)", reason: GUEST },

@@ -66,6 +66,7 @@ import {
   vmNamedIn,
   type WantedPlacement,
 } from "./placement";
+import { childConsoleChange, consolePortOf, type ConsolePort } from "./console-port";
 import type {
   CheckInfo,
   CheckResult,
@@ -252,6 +253,8 @@ interface ParentShape {
   readonly folder: MoRef | undefined;
   /** The parent's ESXi host, where its forks run (for admission control). */
   readonly host: MoRef | undefined;
+  /** Its console serial port, whose backing each fork edits to its own file (console-port.ts). */
+  readonly console: ConsolePort | undefined;
 }
 
 const parentShapes = new WeakMap<VSphereClient, LookupCache<ParentShape>>();
@@ -278,6 +281,7 @@ function parentShape(client: VSphereClient, ref: MoRef): Promise<ParentShape> {
       pool: p.resourcePool instanceof MoRef ? p.resourcePool : undefined,
       folder: p.parent instanceof MoRef ? p.parent : undefined,
       host: p["runtime.host"] instanceof MoRef ? p["runtime.host"] : undefined,
+      console: consolePortOf(p["config.hardware.device"]),
     };
   });
 }
@@ -426,7 +430,12 @@ async function create(
   try {
     vm = await new VirtualMachine(client, parent.ref).instantClone(
       name,
-      { ...(folder ? { folder } : {}), ...(pool ? { pool } : {}), nicNetworks },
+      {
+        ...(folder ? { folder } : {}),
+        ...(pool ? { pool } : {}),
+        nicNetworks,
+        ...(parent.console ? { deviceChanges: [childConsoleChange(parent.console, name)] } : {}),
+      },
       extraConfig,
       { signal, ...(parent.host ? { host: parent.host } : {}) },
     );

@@ -53,6 +53,7 @@ import type {
 import { extraConfigKey, inventoryReference, vsphereName } from "./validation";
 import { contractKeys, guestValue, NIL } from "./guest-contract";
 import { chainDepthOf, forgetChain, parentChainLimits } from "./clone-chain";
+import { parentConsoleChange } from "./console-port";
 
 export const PARENT_TEMPLATE_TOKEN = "bonneville:index:ParentTemplate";
 
@@ -361,6 +362,7 @@ async function create(
     if (leftover.name !== name) await leftover.vm.rename(name, { signal });
     return bringUp(ctx, leftover.vm, inputs, host);
   }
+  const consoleChange = await parentConsoleChange(client, sourceRef, datastore, name, ctx.progress);
   ctx.progress(`cloning ${sourceInfo.name} (${sourceRef.value}) to parent ${name}`);
   const vm = await source
     .clone(
@@ -376,6 +378,7 @@ async function create(
         ...(typeof inputs.numCpus === "number" ? { numCpus: inputs.numCpus } : {}),
         ...(typeof inputs.memoryMb === "number" ? { memoryMb: inputs.memoryMb } : {}),
         extraConfig,
+        ...(consoleChange ? { deviceChanges: [consoleChange] } : {}),
         powerOn: false,
       },
       { signal },

@@ -60,3 +60,11 @@ export {
   type PropertyWaitOptions,
 } from "./property-waiter";
 export { LookupCache } from "./lookup-cache";
+export {
+  DatastoreFileReader,
+  parseDatastorePath,
+  formatDatastorePath,
+  folderUrl,
+  type DatastorePath,
+  type DatastoreFileChunk,
+} from "./datastore-file";

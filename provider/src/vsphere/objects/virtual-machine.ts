@@ -62,6 +62,8 @@ export interface CloneLocation {
   readonly host?: MoRef;
   /** NIC key → network to attach it to. */
   readonly nicNetworks?: ReadonlyMap<number, { nic: NicInfo; target: NetworkTarget }>;
+  /** Further device edits (VirtualDeviceConfigSpec), after the NIC edits: a file-backed serial port's backing. */
+  readonly deviceChanges?: readonly DataObject[];
 }
 
 /** Builds the option values of a config spec (extra config). An empty value deletes the key. */
@@ -82,6 +84,7 @@ function relocateSpec(location: CloneLocation): DataObject {
       device: wholeNicEdit({ key, ...nic.device, $type: nic.deviceType }, nicBacking(target)),
     });
   }
+  deviceChange.push(...(location.deviceChanges ?? []));
   return {
     $type: "VirtualMachineRelocateSpec",
     folder: location.folder,
@@ -206,6 +209,8 @@ export class VirtualMachine extends ManagedObject {
       readonly numCpus?: number;
       readonly memoryMb?: number;
       readonly extraConfig?: Readonly<Record<string, string>>;
+      /** Device changes of the clone's config (VirtualDeviceConfigSpec): an added serial port. */
+      readonly deviceChanges?: readonly DataObject[];
       readonly powerOn?: boolean;
     },
     options: CallOptions = {},
@@ -214,6 +219,7 @@ export class VirtualMachine extends ManagedObject {
       $type: "VirtualMachineConfigSpec",
       numCPUs: spec.numCpus,
       memoryMB: spec.memoryMb,
+      deviceChange: spec.deviceChanges?.length ? [...spec.deviceChanges] : undefined,
       extraConfig: spec.extraConfig ? optionValues(spec.extraConfig) : undefined,
     };
     const cloneSpec: DataObject = {

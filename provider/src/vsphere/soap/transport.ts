@@ -160,6 +160,54 @@ export class SoapTransport {
     });
   }
 
+  /**
+   * GETs a non-SOAP path of the server (vCenter's datastore file access, `/folder/…`) with the
+   * session cookie and the same TLS trust as the SOAP calls. `headers` adds request headers
+   * (`range`). Resolves with the status, the response headers and the body.
+   */
+  async get(
+    pathAndQuery: string,
+    headers: http.OutgoingHttpHeaders = {},
+    signal?: AbortSignal,
+  ): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
+    const url = new URL(pathAndQuery, this.options.url);
+    const what = `GET ${url.pathname}`;
+    this.calls.record("GET /folder");
+    const lib = url.protocol === "https:" ? https : http;
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted) {
+        reject(new AbortedError(`${what} was not sent: ${abortReason(signal)}`));
+        return;
+      }
+      const fail = (err: Error & { code?: string }) => {
+        this.wrapError(what, err).then(reject, reject);
+      };
+      const sent: http.OutgoingHttpHeaders = { "user-agent": "bonneville", ...headers };
+      if (this.cookie) sent.cookie = `vmware_soap_session=${this.cookie}`;
+      const req = lib.request(url, { method: "GET", headers: sent, agent: this.agent }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (chunk: Buffer) => chunks.push(chunk));
+        res.on("end", () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
+        );
+        res.on("error", fail);
+      });
+      const timeoutMs = this.options.requestTimeoutMs ?? 300_000;
+      req.setTimeout(timeoutMs, () => {
+        const err = new Error(`no answer within ${Math.round(timeoutMs / 1000)} s`) as Error & {
+          code?: string;
+        };
+        err.code = "ETIMEDOUT";
+        req.destroy(err);
+      });
+      const onAbort = () => req.destroy(new AbortedError(`${what} was cancelled: ${abortReason(signal!)}`));
+      signal?.addEventListener("abort", onAbort, { once: true });
+      req.on("close", () => signal?.removeEventListener("abort", onAbort));
+      req.on("error", fail);
+      req.end();
+    });
+  }
+
   private async wrapError(method: string, err: Error & { code?: string }): Promise<Error> {
     if (err instanceof AbortedError || err instanceof CertificateError) return err;
     const url = this.options.url;
