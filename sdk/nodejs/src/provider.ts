@@ -8,7 +8,8 @@ import { withPackageDefaults } from "./package-defaults";
  * The provider type for the bonneville package: one vCenter connection per provider. Properties
  * left unset are read by the plugin from its own environment (`VSPHERE_SERVER` for `vsphereServer`,
  * `VSPHERE_USER` for `user`, `VSPHERE_PASSWORD` for `password`, `VSPHERE_ALLOW_UNVERIFIED_SSL` for
- * `allowUnverifiedSsl`), so those values never reach the stack's state.
+ * `allowUnverifiedSsl`, `VSPHERE_THUMBPRINT` for `thumbprint`, `VSPHERE_DATACENTER` for
+ * `datacenter`), so those values never reach the stack's state.
  *
  * Declare one to manage resources in another vCenter (pass it as the `provider` resource option);
  * without one, resources use the default provider configured by the stack's `bonneville:*` config.
@@ -44,12 +45,13 @@ export class Provider extends pulumi.ProviderResource {
   /**
    * Accept exactly the vCenter certificate with this SHA-256 fingerprint: 32 hexadecimal bytes,
    * with or without colons (`AB:CD:…`). An alternative to `allowUnverifiedSsl` for self-signed
-   * certificates.
+   * certificates. Can also be set with the `VSPHERE_THUMBPRINT` environment variable.
    */
   declare readonly thumbprint: pulumi.Output<string | undefined>;
   /**
    * The datacenter that relative inventory paths are resolved in. Optional when vCenter has exactly
-   * one datacenter. Changing it replaces every resource of the provider.
+   * one datacenter. Changing it replaces every resource of the provider. Can also be set with the
+   * `VSPHERE_DATACENTER` environment variable.
    */
   declare readonly datacenter: pulumi.Output<string | undefined>;
 
@@ -108,12 +110,13 @@ export interface ProviderArgs {
   /**
    * Accept exactly the vCenter certificate with this SHA-256 fingerprint: 32 hexadecimal bytes,
    * with or without colons (`AB:CD:…`). An alternative to `allowUnverifiedSsl` for self-signed
-   * certificates.
+   * certificates. Can also be set with the `VSPHERE_THUMBPRINT` environment variable.
    */
   readonly thumbprint?: pulumi.Input<string>;
   /**
    * The datacenter that relative inventory paths are resolved in. Optional when vCenter has exactly
-   * one datacenter. Changing it replaces every resource of the provider.
+   * one datacenter. Changing it replaces every resource of the provider. Can also be set with the
+   * `VSPHERE_DATACENTER` environment variable.
    */
   readonly datacenter?: pulumi.Input<string>;
   /**
