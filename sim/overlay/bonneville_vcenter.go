@@ -97,8 +97,10 @@ func bonnevilleSetModes(m bonnevilleModes) error {
 	bonnevilleMode = m
 	si := Map.Get(serviceInstanceRef).(*ServiceInstance)
 	if bonnevilleAbout == nil {
-		about := si.Content.About
-		bonnevilleAbout = &about
+		Map.WithLock(si, func() {
+			about := si.Content.About
+			bonnevilleAbout = &about
+		})
 	}
 	about := *bonnevilleAbout
 	if m.hostAgent() {
@@ -113,7 +115,8 @@ func bonnevilleSetModes(m bonnevilleModes) error {
 		about.ApiVersion = "6.5"
 		about.FullName = "VMware vCenter Server 6.5.0 build-5973321"
 	}
-	si.Content.About = about
+	// Calls on the ServiceInstance (RetrieveServiceContent) run under its lock.
+	Map.WithLock(si, func() { si.Content.About = about })
 	return nil
 }
 
