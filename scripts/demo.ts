@@ -121,7 +121,8 @@ export function parseArgs(args: readonly string[]): DemoArgs {
   const providerSettings: Record<string, string> = {};
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
-    if (arg === "--help" || arg === "-h") return { action: "help", engine, keep, config, providerSettings, netns };
+    if (arg === "--help" || arg === "-h")
+      return { action: "help", engine, keep, config, providerSettings, netns };
     if (arg === "--netns") {
       netns = true;
       continue;
@@ -155,7 +156,10 @@ export function parseArgs(args: readonly string[]): DemoArgs {
   if (action === "stop" && (keep || args.length > 1)) {
     throw new DemoSetupError("--stop takes no other argument; see scripts/demo.sh --help");
   }
-  if (netns && keep) throw new DemoSetupError("--netns and --keep do not go together: a kept demo runs on the plain simulator");
+  if (netns && keep)
+    throw new DemoSetupError(
+      "--netns and --keep do not go together: a kept demo runs on the plain simulator",
+    );
   return { action, engine, keep, config, providerSettings, netns };
 }
 
