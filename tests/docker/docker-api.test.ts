@@ -755,6 +755,9 @@ describe("the daily loop: output, foreground runs, wait and --rm", () => {
         command: ["made by pulumi", "stderr:and its warning"],
         resourcePoolId: hostId,
         folderId,
+        // A job that exits at once: by default a create fails when the container exits right after
+        // it started, so this one does not wait for it to run.
+        waitForRunning: false,
       },
       undefined,
       { name: "job" },
