@@ -183,6 +183,30 @@ describe("the shared task waiter", () => {
     }
   });
 
+  it("makes a new collector and view in a renewed session, holding every task still awaited", async () => {
+    const own = connect();
+    try {
+      await sim.addFault({ method: "CloneVM_Task", taskDelayMs: 1500 });
+      const tasks = [
+        await startClone(own, "task-waits-renewed-0"),
+        await startClone(own, "task-waits-renewed-1"),
+      ];
+      own.calls.reset();
+      const waits = Promise.all(tasks.map((t) => own.waitForTask(t, { operation: "CloneVM_Task" })));
+      await new Promise((r) => setTimeout(r, 300));
+      expect((await sim.expireSessions()).expired).toBeGreaterThanOrEqual(1);
+      const vms = (await waits) as MoRef[];
+      expect(vms.every((vm) => vm instanceof MoRef)).toBe(true);
+      const calls = own.calls.snapshot();
+      expect(calls.Login).toBe(1);
+      expect(calls.CreateListView).toBe(2);
+      expect(calls.ModifyListView).toBe(2);
+      await Promise.all(vms.map((vm) => new VirtualMachine(own, vm).destroy()));
+    } finally {
+      await own.close();
+    }
+  });
+
   it("reads the awaited tasks directly when a quiet poll follows missed notifications", async () => {
     const own = connect({ maxWaitSeconds: 1, taskRereadSeconds: 1 });
     try {
