@@ -183,24 +183,29 @@ describe("the shared task waiter", () => {
     }
   });
 
-  it("makes a new collector and view in a renewed session, holding every task still awaited", async () => {
+  it("makes a new collector and view in a renewed session, and leaves the old session's poll at once", async () => {
     const own = connect();
     try {
-      await sim.addFault({ method: "CloneVM_Task", taskDelayMs: 1500 });
+      // The first wait makes the view; its session then expires while the waiter still polls in it.
+      await own
+        .waitForTask(await startFailingTask(own), { operation: "PowerOffVM_Task" })
+        .catch(() => undefined);
+      expect((await sim.expireSessions()).expired).toBeGreaterThanOrEqual(1);
+      await sim.addFault({ method: "CloneVM_Task", taskDelayMs: 300 });
+      own.calls.reset();
       const tasks = [
         await startClone(own, "task-waits-renewed-0"),
         await startClone(own, "task-waits-renewed-1"),
       ];
-      own.calls.reset();
-      const waits = Promise.all(tasks.map((t) => own.waitForTask(t, { operation: "CloneVM_Task" })));
-      await new Promise((r) => setTimeout(r, 300));
-      expect((await sim.expireSessions()).expired).toBeGreaterThanOrEqual(1);
-      const vms = (await waits) as MoRef[];
+      const vms = (await Promise.all(
+        tasks.map((t) => own.waitForTask(t, { operation: "CloneVM_Task" })),
+      )) as MoRef[];
       expect(vms.every((vm) => vm instanceof MoRef)).toBe(true);
       const calls = own.calls.snapshot();
       expect(calls.Login).toBe(1);
-      expect(calls.CreateListView).toBe(2);
-      expect(calls.ModifyListView).toBe(2);
+      expect(calls.CreatePropertyCollector).toBe(1);
+      expect(calls.CreateListView).toBe(1);
+      expect(calls.ModifyListView).toBe(1);
       await Promise.all(vms.map((vm) => new VirtualMachine(own, vm).destroy()));
     } finally {
       await own.close();
