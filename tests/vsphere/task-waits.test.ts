@@ -183,6 +183,35 @@ describe("the shared task waiter", () => {
     }
   });
 
+  it("makes a new collector and view in a renewed session, and leaves the old session's poll at once", async () => {
+    const own = connect();
+    try {
+      // The first wait makes the view; its session then expires while the waiter still polls in it.
+      await own
+        .waitForTask(await startFailingTask(own), { operation: "PowerOffVM_Task" })
+        .catch(() => undefined);
+      expect((await sim.expireSessions()).expired).toBeGreaterThanOrEqual(1);
+      await sim.addFault({ method: "CloneVM_Task", taskDelayMs: 300 });
+      own.calls.reset();
+      const tasks = [
+        await startClone(own, "task-waits-renewed-0"),
+        await startClone(own, "task-waits-renewed-1"),
+      ];
+      const vms = (await Promise.all(
+        tasks.map((t) => own.waitForTask(t, { operation: "CloneVM_Task" })),
+      )) as MoRef[];
+      expect(vms.every((vm) => vm instanceof MoRef)).toBe(true);
+      const calls = own.calls.snapshot();
+      expect(calls.Login).toBe(1);
+      expect(calls.CreatePropertyCollector).toBe(1);
+      expect(calls.CreateListView).toBe(1);
+      expect(calls.ModifyListView).toBe(1);
+      await Promise.all(vms.map((vm) => new VirtualMachine(own, vm).destroy()));
+    } finally {
+      await own.close();
+    }
+  });
+
   it("reads the awaited tasks directly when a quiet poll follows missed notifications", async () => {
     const own = connect({ maxWaitSeconds: 1, taskRereadSeconds: 1 });
     try {

@@ -90,6 +90,8 @@ export class TaskWaiter {
   private lastSync = -Infinity;
   private lastRead = 0;
   private readonly loopAbort = new AbortController();
+  /** Ends the poll on the wire (its watch was replaced: the loop moves to the new one at once). */
+  private pollAbort: AbortController | undefined;
   private closed = false;
   private readonly maxWaitSeconds: number;
   private readonly batchWindowMs: number;
@@ -171,6 +173,8 @@ export class TaskWaiter {
   private async open(): Promise<Watch> {
     this.watch = undefined;
     this.inView.clear();
+    // A poll of the old watch would answer only when its long poll ends.
+    this.pollAbort?.abort(new AbortedError("the task watch was replaced"));
     const content = await this.session.serviceContent();
     // A session is needed before creating objects in it; CreatePropertyCollector logs in if required.
     const collector = (await this.session.invoke(
@@ -297,12 +301,28 @@ export class TaskWaiter {
         if (spacing > 0) await pause(spacing, this.loopAbort.signal);
         if (this.waiters.size === 0 || this.closed) return;
         lastPoll = Date.now();
-        const updates = (await this.session.invoke(
-          "WaitForUpdatesEx",
-          watch.collector,
-          { version: watch.version, options: { $type: "WaitOptions", maxWaitSeconds: this.maxWaitSeconds } },
-          { signal: this.loopAbort.signal },
-        )) as Record<string, unknown> | undefined;
+        const poll = new AbortController();
+        this.pollAbort = poll;
+        const onClose = () => poll.abort(this.loopAbort.signal.reason);
+        this.loopAbort.signal.addEventListener("abort", onClose, { once: true });
+        let updates: Record<string, unknown> | undefined;
+        try {
+          updates = (await this.session.invoke(
+            "WaitForUpdatesEx",
+            watch.collector,
+            {
+              version: watch.version,
+              options: { $type: "WaitOptions", maxWaitSeconds: this.maxWaitSeconds },
+            },
+            { signal: poll.signal },
+          )) as Record<string, unknown> | undefined;
+        } catch (err) {
+          if (poll.signal.aborted && !this.closed) continue;
+          throw err;
+        } finally {
+          this.loopAbort.signal.removeEventListener("abort", onClose);
+          if (this.pollAbort === poll) this.pollAbort = undefined;
+        }
         failures = 0;
         // Replaced meanwhile (a failed modification, a renewed session): its answer is of no use.
         if (this.watch !== watch) continue;
