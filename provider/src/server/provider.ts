@@ -85,8 +85,6 @@ export class ProviderService {
   private acceptSecrets = true;
   private client: VSphereClient | undefined;
   private closing: Promise<void> | undefined;
-  /** The ID each Create of this process answered with, by URN. */
-  private readonly created = new Map<string, string>();
   readonly operations = new OperationTracker();
 
   constructor(private readonly options: ProviderServiceOptions) {}
@@ -333,7 +331,6 @@ export class ProviderService {
       resourceType.create(ctx, inputs.values),
     );
     this.rememberSchemaSecrets(resourceType, result.outputs);
-    this.created.set(urn, result.id);
     response.setId(result.id);
     response.setProperties(objectToStruct(this.encode(result.outputs, secretKeys)));
     return response;
@@ -395,17 +392,6 @@ export class ProviderService {
     const urn = req.getUrn();
     const resourceType = this.resourceType(req.getType(), urn);
     const state = this.decode(req.getProperties());
-    if (this.created.get(urn) === req.getId()) {
-      // The replacement's Create (create-before-delete) answered with the very object now to be
-      // deleted as the replaced one: it took over the old object (same URN and spec) instead of
-      // making a new one. That happens when the engine decides a replacement without asking Diff
-      // (--replace, replaceWith, deletedWith); deleting it would destroy the resource that stands.
-      this.options.log.resource(
-        urn,
-        `the replacement of ${urn} is ${req.getId()} itself (the object it replaces, taken over as its own), so ${req.getId()} is kept, not deleted; to have it made anew, set the resource option deleteBeforeReplace: true`,
-      );
-      return new (protocol().empty.Empty)();
-    }
     await this.run("delete", urn, req.getTimeout(), state, state.secretKeys, (ctx) =>
       resourceType.delete(ctx, req.getId(), state.values),
     );
