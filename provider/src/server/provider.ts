@@ -85,6 +85,8 @@ export class ProviderService {
   private acceptSecrets = true;
   private client: VSphereClient | undefined;
   private closing: Promise<void> | undefined;
+  /** What each Create of this process answered, by URN: the ID and the outputs as sent (JSON). */
+  private readonly created = new Map<string, { readonly id: string; readonly outputs: string }>();
   readonly operations = new OperationTracker();
 
   constructor(private readonly options: ProviderServiceOptions) {}
@@ -331,8 +333,10 @@ export class ProviderService {
       resourceType.create(ctx, inputs.values),
     );
     this.rememberSchemaSecrets(resourceType, result.outputs);
+    const outputs = this.encode(result.outputs, secretKeys);
+    this.created.set(urn, { id: result.id, outputs: JSON.stringify(outputs) });
     response.setId(result.id);
-    response.setProperties(objectToStruct(this.encode(result.outputs, secretKeys)));
+    response.setProperties(objectToStruct(outputs));
     return response;
   }
 
@@ -392,6 +396,21 @@ export class ProviderService {
     const urn = req.getUrn();
     const resourceType = this.resourceType(req.getType(), urn);
     const state = this.decode(req.getProperties());
+    const made = this.created.get(urn);
+    if (made?.id === req.getId() && made.outputs !== JSON.stringify(structToObject(req.getProperties()))) {
+      // The replaced resource's state names the object this process's Create just answered with
+      // for the same URN: the replacement took the old object over (same URN and spec, as an
+      // interrupted create's leftover would be) instead of making a new one. The engine decides
+      // such replacements without asking Diff (--replace, replaceWith, deletedWith); deleting the
+      // "old" object now would destroy the one the new state names.
+      this.options.log.resource(
+        urn,
+        `${req.getId()} was not replaced: the replacement of ${urn}, decided by the engine alone (--replace, replaceWith or deletedWith), took over the object it replaces, so it is kept, not deleted; to have it made anew, set the resource option deleteBeforeReplace: true`,
+        "warning",
+        false,
+      );
+      return new (protocol().empty.Empty)();
+    }
     await this.run("delete", urn, req.getTimeout(), state, state.secretKeys, (ctx) =>
       resourceType.delete(ctx, req.getId(), state.values),
     );
