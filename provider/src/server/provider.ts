@@ -334,7 +334,7 @@ export class ProviderService {
     );
     this.rememberSchemaSecrets(resourceType, result.outputs);
     const outputs = this.encode(result.outputs, secretKeys);
-    this.created.set(urn, { id: result.id, outputs: JSON.stringify(outputs) });
+    this.created.set(urn, { id: result.id, outputs: canonicalJson(structToObject(objectToStruct(outputs))) });
     response.setId(result.id);
     response.setProperties(objectToStruct(outputs));
     return response;
@@ -397,7 +397,7 @@ export class ProviderService {
     const resourceType = this.resourceType(req.getType(), urn);
     const state = this.decode(req.getProperties());
     const made = this.created.get(urn);
-    if (made?.id === req.getId() && made.outputs !== JSON.stringify(structToObject(req.getProperties()))) {
+    if (made?.id === req.getId() && made.outputs !== canonicalJson(structToObject(req.getProperties()))) {
       // The replaced resource's state names the object this process's Create just answered with
       // for the same URN: the replacement took the old object over (same URN and spec, as an
       // interrupted create's leftover would be) instead of making a new one. The engine decides
@@ -718,4 +718,13 @@ function autonamingOf(req: providerPb.CheckRequest): AutonamingOptions | undefin
     proposedName: options.getProposedName(),
     mode: mode === Mode.ENFORCE ? "enforce" : mode === Mode.DISABLE ? "disable" : "propose",
   };
+}
+
+/** JSON with object keys sorted, to compare property maps whatever order they crossed the wire in. */
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, item: unknown) =>
+    item !== null && typeof item === "object" && !Array.isArray(item)
+      ? Object.fromEntries(Object.entries(item).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : item,
+  );
 }
