@@ -213,23 +213,31 @@ describe("per resource (step_generator.go)", () => {
   });
 
   it("lets the user's deleteBeforeReplace override the provider's answer, both ways", async () => {
-    const { stack } = setup();
+    const { stack, store } = setup();
     await stack.up([resource(MEMORY_TOKEN, "a", { name: "alpha", fixedName: true })]);
-    const createFirst = await stack.up([
-      resource(
-        MEMORY_TOKEN,
-        "a",
-        { name: "alpha", fixedName: true, size: 2 },
-        { deleteBeforeReplace: false },
-      ),
-    ]);
-    expect(createFirst.steps[0]!.diff).toMatchObject({ deleteBeforeReplace: true });
-    expect(createFirst.calls.slice(-2)).toEqual(["Create", "Delete"]);
+    // Diff asks to delete first (a fixed name); deleteBeforeReplace: false makes the engine create
+    // first, which the plugin refuses before touching anything, naming the option.
+    const createFirst = await stack
+      .up([
+        resource(
+          MEMORY_TOKEN,
+          "a",
+          { name: "alpha", fixedName: true, size: 2 },
+          { deleteBeforeReplace: false },
+        ),
+      ])
+      .catch((e: unknown) => e);
+    expect(createFirst).toMatchObject({ method: "Create", code: 3 }); // INVALID_ARGUMENT
+    expect((createFirst as Error).message).toContain(
+      '"alpha" is this resource\'s fixed name, which the object it replaces (because of size) still holds: the engine creates the replacement before deleting the old object because the resource option deleteBeforeReplace is false',
+    );
+    expect([...store.keys()]).toEqual(["mem-1"]);
     const deleteFirst = await stack.up([
       resource(MEMORY_TOKEN, "a", { name: "alpha", size: 3 }, { deleteBeforeReplace: true }),
     ]);
     expect(deleteFirst.steps[0]!.diff).toMatchObject({ deleteBeforeReplace: false });
     expect(deleteFirst.calls.slice(-2)).toEqual(["Delete", "Create"]);
+    expect([...store.keys()]).toEqual(["mem-2"]);
   });
 
   it("deletes first the dependents a delete-before-replace would replace, found by Diff with unknowns", async () => {

@@ -85,6 +85,13 @@ export class ProviderService {
   private acceptSecrets = true;
   private client: VSphereClient | undefined;
   private closing: Promise<void> | undefined;
+  /** URNs whose Diff in this process asked to delete before replacing, with the fixed name and why. */
+  private readonly deleteFirst = new Map<
+    string,
+    { readonly name: unknown; readonly replaces: readonly string[] }
+  >();
+  /** URNs this process was asked to Delete. */
+  private readonly deleted = new Set<string>();
   /** What each Create of this process answered, by URN: the ID and the outputs as sent (JSON). */
   private readonly created = new Map<string, { readonly id: string; readonly outputs: string }>();
   readonly operations = new OperationTracker();
@@ -315,7 +322,11 @@ export class ProviderService {
     // A provider-chosen name is chosen afresh for the replacement, so the two never collide: no
     // delete-before-replace, in the preview (where a replacing input may still be unknown) as in
     // the update.
-    return diffResponse(autonamed ? { ...diff, deleteBeforeReplace: false } : diff);
+    const answer = autonamed ? { ...diff, deleteBeforeReplace: false } : diff;
+    if (answer.changes && answer.replaces.length > 0 && answer.deleteBeforeReplace) {
+      this.deleteFirst.set(req.getUrn(), { name: newValues.name, replaces: answer.replaces });
+    }
+    return diffResponse(answer);
   }
 
   private async create(req: providerPb.CreateRequest): Promise<providerPb.CreateResponse> {
@@ -328,6 +339,23 @@ export class ProviderService {
       response.setId("");
       response.setProperties(objectToStruct(this.encode(resourceType.preview(inputs.values), secretKeys)));
       return response;
+    }
+    const asked = this.deleteFirst.get(urn);
+    if (
+      asked &&
+      !this.deleted.has(urn) &&
+      asked.name === inputs.values.name &&
+      typeof asked.name === "string"
+    ) {
+      // Diff asked to delete first (the replacement keeps the fixed name the old object holds),
+      // yet the replacement comes before any Delete: the engine runs it create-before-delete, as
+      // the resource option deleteBeforeReplace: false tells it to (step_generator.go).
+      throw new ValidationError([
+        {
+          property: "name",
+          reason: `"${asked.name}" is this resource's fixed name, which the object it replaces (because of ${asked.replaces.join(", ")}) still holds: the engine creates the replacement before deleting the old object because the resource option deleteBeforeReplace is false; remove that option (or set it to true), or leave name unset so that the replacement gets a fresh name`,
+        },
+      ]);
     }
     const result = await this.run("create", urn, req.getTimeout(), inputs, secretKeys, (ctx) =>
       resourceType.create(ctx, inputs.values),
@@ -396,6 +424,7 @@ export class ProviderService {
     const urn = req.getUrn();
     const resourceType = this.resourceType(req.getType(), urn);
     const state = this.decode(req.getProperties());
+    this.deleted.add(urn);
     const made = this.created.get(urn);
     if (made?.id === req.getId() && made.outputs !== canonicalJson(structToObject(req.getProperties()))) {
       // The replaced resource's state names the object this process's Create just answered with
