@@ -36,12 +36,27 @@ export interface DiffReply {
   readonly hasDetailedDiff: boolean;
 }
 
+/** Handshake's answer. */
+export interface HandshakeReply {
+  readonly acceptSecrets: boolean;
+  readonly acceptResources: boolean;
+  readonly acceptOutputs: boolean;
+  readonly supportsAutonamingConfiguration: boolean;
+}
+
+/** CheckRequest.autonaming, as the engine sends it to providers that support it. */
+export interface WireAutonaming {
+  readonly proposedName: string;
+  readonly mode: "propose" | "enforce" | "disable";
+}
+
 /** Configure's answer. */
 export interface ConfigureReply {
   readonly acceptSecrets: boolean;
   readonly acceptResources: boolean;
   readonly acceptOutputs: boolean;
   readonly supportsPreview: boolean;
+  readonly supportsAutonamingConfiguration: boolean;
 }
 
 /** A failed call: gRPC code, message and, for init failures, the decoded ErrorResourceInitFailed. */
@@ -70,6 +85,8 @@ const KINDS: readonly WireDiffKind[] = [
 export class ProviderRpc {
   /** Method names of every call made, in order (e.g. `["CheckConfig", "Configure", "Check", "Create"]`). */
   readonly calls: string[] = [];
+  /** Every request sent, with its method name, in order (the protobuf messages). */
+  readonly requests: { readonly method: string; readonly request: unknown }[] = [];
 
   constructor(readonly client: ResourceProviderClient) {}
 
@@ -91,11 +108,43 @@ export class ProviderRpc {
     return { schema: JSON.parse(reply.getSchema()) as PackageSchema, text: reply.getSchema() };
   }
 
-  /** Handshake with an engine address. */
-  async handshake(engineAddress: string): Promise<void> {
+  /**
+   * Handshake, the engine's first call (pulumi/pulumi pkg/resource/plugin/provider_plugin.go,
+   * NewProvider): the engine address and, for a plugin it started, the plugin's directory as root
+   * and program directory (none when it attached to a running plugin).
+   */
+  async handshake(
+    engineAddress: string,
+    options: { readonly directory?: string } = {},
+  ): Promise<HandshakeReply> {
     const request = new (protocol().provider.ProviderHandshakeRequest)();
     request.setEngineAddress(engineAddress);
-    await this.unary("Handshake", "handshake", request);
+    if (options.directory !== undefined) {
+      request.setRootDirectory(options.directory);
+      request.setProgramDirectory(options.directory);
+    }
+    request.setConfigureWithUrn(true);
+    request.setSupportsViews(true);
+    request.setSupportsRefreshBeforeUpdate(true);
+    request.setInvokeWithPreview(true);
+    const reply = await this.unary<import("@pulumi/pulumi/proto/provider_pb").ProviderHandshakeResponse>(
+      "Handshake",
+      "handshake",
+      request,
+    );
+    return {
+      acceptSecrets: reply.getAcceptSecrets(),
+      acceptResources: reply.getAcceptResources(),
+      acceptOutputs: reply.getAcceptOutputs(),
+      supportsAutonamingConfiguration: reply.getSupportsAutonamingConfiguration(),
+    };
+  }
+
+  /** Attach: the engine's address, sent to a plugin it attached to instead of starting (PULUMI_DEBUG_PROVIDERS). */
+  async attach(engineAddress: string): Promise<void> {
+    const request = new (protocol().plugin.PluginAttach)();
+    request.setAddress(engineAddress);
+    await this.unary("Attach", "attach", request);
   }
 
   /** CheckConfig(urn, olds, news). */
@@ -133,21 +182,24 @@ export class ProviderRpc {
       getAcceptresources(): boolean;
       getAcceptoutputs(): boolean;
       getSupportspreview(): boolean;
+      getSupportsAutonamingConfiguration(): boolean;
     }>("Configure", "configure", request);
     return {
       acceptSecrets: reply.getAcceptsecrets(),
       acceptResources: reply.getAcceptresources(),
       acceptOutputs: reply.getAcceptoutputs(),
       supportsPreview: reply.getSupportspreview(),
+      supportsAutonamingConfiguration: reply.getSupportsAutonamingConfiguration(),
     };
   }
 
-  /** Check(urn, olds, news). */
+  /** Check(urn, olds, news, randomSeed, autonaming). */
   async check(args: {
     urn: string;
     olds?: WireProperties;
     news: WireProperties;
     randomSeed?: Uint8Array;
+    autonaming?: WireAutonaming;
   }): Promise<CheckReply> {
     return this.checkLike("Check", "check", args);
   }
@@ -273,10 +325,27 @@ export class ProviderRpc {
       news: WireProperties;
       randomSeed?: Uint8Array;
       name?: string;
+      autonaming?: WireAutonaming;
     },
   ): Promise<CheckReply> {
     const request = new (protocol().provider.CheckRequest)();
     request.setUrn(args.urn);
+    const parts = args.urn.split("::");
+    request.setName(parts.slice(3).join("::"));
+    request.setType(parts[2]!.slice(parts[2]!.lastIndexOf("$") + 1));
+    if (args.autonaming) {
+      const { AutonamingOptions } = protocol().provider.CheckRequest;
+      const options = new AutonamingOptions();
+      options.setProposedName(args.autonaming.proposedName);
+      options.setMode(
+        {
+          propose: AutonamingOptions.Mode.PROPOSE,
+          enforce: AutonamingOptions.Mode.ENFORCE,
+          disable: AutonamingOptions.Mode.DISABLE,
+        }[args.autonaming.mode],
+      );
+      request.setAutonaming(options);
+    }
     request.setOlds(objectToStruct(args.olds ?? {}));
     request.setNews(objectToStruct(args.news));
     request.setRandomseed(args.randomSeed ?? new Uint8Array(32));
@@ -330,6 +399,7 @@ export class ProviderRpc {
 
   private unary<T>(label: string, method: string, request: unknown, deadlineMs?: number): Promise<T> {
     this.calls.push(label);
+    this.requests.push({ method: label, request });
     const client = this.client as unknown as Record<
       string,
       (

@@ -136,16 +136,22 @@ it("a parent replaced because its provider was replaced is never taken over from
   await stack.up([parent()]);
   const old = { id: stack.get("shared-parent")!.id, name: String(stack.outputs("shared-parent").name) };
 
-  // The same vCenter by another name: DiffConfig replaces every resource of the provider, and the
-  // replacement keeps its auto-name (Check cannot tell), which the old parent still holds.
+  // The same vCenter by another name: DiffConfig replaces every resource of the provider. The
+  // engine checks the replacement again without olds (pulumi/pulumi step_generator.go), so it gets
+  // a fresh auto-name and is cloned anew beside the old parent, which it never takes over; the old
+  // parent is then deleted.
   const url = new URL(lab.sim.url);
   url.hostname = "localhost";
   stack.setConfig(lab.config({ vsphereServer: url.toString() }));
-  const error = await failureOf(() => stack.up([parent()]));
-  expect(error.message).toContain(`name: a VM named "${old.name}" already exists in folder`);
-  expect(stack.get("shared-parent")!.id).toBe(old.id);
-  const kept = (await lab.sim.inventory()).virtualMachines.find((v) => v.id === old.id);
-  expect(kept?.powerState).toBe("poweredOn");
+  const byProvider = await stack.up([parent()]);
+  expect(byProvider.steps.map((s) => [s.name, s.op, s.replacedBecause])).toEqual([
+    ["shared-parent", "replace", "provider"],
+    ["shared-parent", "delete", undefined],
+  ]);
+  const fresh = { id: stack.get("shared-parent")!.id, name: String(stack.outputs("shared-parent").name) };
+  expect(fresh.id).not.toBe(old.id);
+  expect(fresh.name).not.toBe(old.name);
+  expect((await lab.sim.inventory()).virtualMachines.some((v) => v.id === old.id)).toBe(false);
   expect(await account(lab)).toEqual({ orphaned: [], missing: [] });
 
   // With a name of its own the replacement is cloned anew beside the old parent, which is then deleted.
@@ -155,9 +161,9 @@ it("a parent replaced because its provider was replaced is never taken over from
     ["shared-parent", "delete"],
   ]);
   const newId = stack.get("shared-parent")!.id;
-  expect(newId).not.toBe(old.id);
+  expect(newId).not.toBe(fresh.id);
   const vms = (await lab.sim.inventory()).virtualMachines;
-  expect(vms.some((v) => v.id === old.id)).toBe(false);
+  expect(vms.some((v) => v.id === fresh.id)).toBe(false);
   expect(vms.find((v) => v.id === newId)).toMatchObject({ name: "shared-parent-2", powerState: "poweredOn" });
   expect(await account(lab)).toEqual({ orphaned: [], missing: [] });
 

@@ -71,10 +71,17 @@ beforeEach(() => {
 });
 
 describe("the provider over gRPC (in process)", () => {
-  it("runs up as the engine does: CheckConfig, Configure, Check, Create", async () => {
+  it("runs up as the engine does: Handshake, GetPluginInfo, CheckConfig, Configure, Check, Create", async () => {
     const { stack } = setup();
     const result = await stack.up([resource(MEMORY_TOKEN, "a", { name: "alpha" })]);
-    expect(result.calls).toEqual(["CheckConfig", "Configure", "Check", "Create"]);
+    expect(result.calls).toEqual([
+      "Handshake",
+      "GetPluginInfo",
+      "CheckConfig",
+      "Configure",
+      "Check",
+      "Create",
+    ]);
     expect(stack.outputs("a")).toEqual({ name: "alpha", size: 1, objectId: "mem-1", generation: 1 });
     expect(stack.get("a")!.id).toBe("mem-1");
   });
@@ -94,7 +101,14 @@ describe("the provider over gRPC (in process)", () => {
   it("previews a create with unknown computed outputs and creates nothing", async () => {
     const { stack, store } = setup();
     const result = await stack.preview([resource(MEMORY_TOKEN, "a", { name: "alpha" })]);
-    expect(result.calls).toEqual(["CheckConfig", "Configure", "Check", "Create"]);
+    expect(result.calls).toEqual([
+      "Handshake",
+      "GetPluginInfo",
+      "CheckConfig",
+      "Configure",
+      "Check",
+      "Create",
+    ]);
     expect(result.outputs("a")).toEqual({ name: "alpha", size: 1, objectId: unknown, generation: unknown });
     expect(store.size).toBe(0);
     expect(stack.state.size).toBe(0);
@@ -130,7 +144,16 @@ describe("the provider over gRPC (in process)", () => {
     expect(same.steps.map((s) => s.op)).toEqual(["same"]);
     expect(same.steps[0]!.diff).toMatchObject({ changes: "none", replaces: [], diffs: [] });
     const updated = await stack.up([resource(MEMORY_TOKEN, "a", { name: "beta" })]);
-    expect(updated.calls).toEqual(["CheckConfig", "DiffConfig", "Configure", "Check", "Diff", "Update"]);
+    expect(updated.calls).toEqual([
+      "Handshake",
+      "GetPluginInfo",
+      "CheckConfig",
+      "DiffConfig",
+      "Configure",
+      "Check",
+      "Diff",
+      "Update",
+    ]);
     expect(updated.steps[0]!.diff).toEqual({
       changes: "some",
       replaces: [],
@@ -142,16 +165,18 @@ describe("the provider over gRPC (in process)", () => {
     expect(stack.outputs("a")).toMatchObject({ name: "beta", generation: 2, objectId: "mem-1" });
   });
 
+  // A replacement is checked again without olds (step_generator.go), before the delete of a
+  // delete-before-replace.
   it("replaces create-before-delete by default and delete-before-replace when Diff asks", async () => {
     const { stack, store } = setup();
     await stack.up([resource(MEMORY_TOKEN, "a", { name: "alpha" })]);
     const replaced = await stack.up([resource(MEMORY_TOKEN, "a", { name: "alpha", size: 2 })]);
-    expect(replaced.calls.slice(3)).toEqual(["Check", "Diff", "Create", "Delete"]);
+    expect(replaced.calls.slice(5)).toEqual(["Check", "Diff", "Check", "Create", "Delete"]);
     expect([...store.keys()]).toEqual(["mem-2"]);
     await stack.up([resource(MEMORY_TOKEN, "a", { name: "alpha", size: 2, fixedName: true })]);
     const fixed = await stack.up([resource(MEMORY_TOKEN, "a", { name: "alpha", size: 3, fixedName: true })]);
     expect(fixed.steps[0]!.diff).toMatchObject({ replaces: ["size"], deleteBeforeReplace: true });
-    expect(fixed.calls.slice(3)).toEqual(["Check", "Diff", "Delete", "Create"]);
+    expect(fixed.calls.slice(5)).toEqual(["Check", "Diff", "Check", "Delete", "Create"]);
     expect([...store.keys()]).toEqual(["mem-3"]);
   });
 
@@ -176,7 +201,7 @@ describe("the provider over gRPC (in process)", () => {
       outputs: { name: "found", size: 4, objectId: "mem-42", generation: 3 },
     });
     const result = await stack.import(MEMORY_TOKEN, "imported", "mem-42");
-    expect(result.calls).toEqual(["CheckConfig", "Configure", "Read", "Check"]);
+    expect(result.calls).toEqual(["Handshake", "GetPluginInfo", "CheckConfig", "Configure", "Read", "Check"]);
     expect(stack.get("imported")).toMatchObject({ id: "mem-42", inputs: { name: "found", size: 4 } });
   });
 

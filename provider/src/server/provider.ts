@@ -86,8 +86,15 @@ export class ProviderService {
   private acceptSecrets = true;
   private client: VSphereClient | undefined;
   private closing: Promise<void> | undefined;
-  /** The ID each Create of this process answered with, by URN. */
-  private readonly created = new Map<string, string>();
+  /** URNs whose Diff in this process asked to delete before replacing, with the fixed name and why. */
+  private readonly deleteFirst = new Map<
+    string,
+    { readonly name: unknown; readonly replaces: readonly string[] }
+  >();
+  /** URNs this process was asked to Delete. */
+  private readonly deleted = new Set<string>();
+  /** What each Create of this process answered, by URN: the ID and the outputs as sent (JSON). */
+  private readonly created = new Map<string, { readonly id: string; readonly outputs: string }>();
   readonly operations = new OperationTracker();
 
   constructor(private readonly options: ProviderServiceOptions) {}
@@ -316,7 +323,11 @@ export class ProviderService {
     // A provider-chosen name is chosen afresh for the replacement, so the two never collide: no
     // delete-before-replace, in the preview (where a replacing input may still be unknown) as in
     // the update.
-    return diffResponse(autonamed ? { ...diff, deleteBeforeReplace: false } : diff);
+    const answer = autonamed ? { ...diff, deleteBeforeReplace: false } : diff;
+    if (answer.changes && answer.replaces.length > 0 && answer.deleteBeforeReplace) {
+      this.deleteFirst.set(req.getUrn(), { name: newValues.name, replaces: answer.replaces });
+    }
+    return diffResponse(answer);
   }
 
   private async create(req: providerPb.CreateRequest): Promise<providerPb.CreateResponse> {
@@ -330,13 +341,31 @@ export class ProviderService {
       response.setProperties(objectToStruct(this.encode(resourceType.preview(inputs.values), secretKeys)));
       return response;
     }
+    const asked = this.deleteFirst.get(urn);
+    if (
+      asked &&
+      !this.deleted.has(urn) &&
+      asked.name === inputs.values.name &&
+      typeof asked.name === "string"
+    ) {
+      // Diff asked to delete first (the replacement keeps the fixed name the old object holds),
+      // yet the replacement comes before any Delete: the engine runs it create-before-delete, as
+      // the resource option deleteBeforeReplace: false tells it to (step_generator.go).
+      throw new ValidationError([
+        {
+          property: "name",
+          reason: `"${asked.name}" is this resource's fixed name, which the object it replaces (because of ${asked.replaces.join(", ")}) still holds: the engine creates the replacement before deleting the old object because the resource option deleteBeforeReplace is false; remove that option (or set it to true), or leave name unset so that the replacement gets a fresh name`,
+        },
+      ]);
+    }
     const result = await this.run("create", urn, req.getTimeout(), inputs, secretKeys, (ctx) =>
       resourceType.create(ctx, inputs.values),
     );
     this.rememberSchemaSecrets(resourceType, result.outputs);
-    this.created.set(urn, result.id);
+    const outputs = this.encode(result.outputs, secretKeys);
+    this.created.set(urn, { id: result.id, outputs: canonicalJson(structToObject(objectToStruct(outputs))) });
     response.setId(result.id);
-    response.setProperties(objectToStruct(this.encode(result.outputs, secretKeys)));
+    response.setProperties(objectToStruct(outputs));
     return response;
   }
 
@@ -396,14 +425,19 @@ export class ProviderService {
     const urn = req.getUrn();
     const resourceType = this.resourceType(req.getType(), urn);
     const state = this.decode(req.getProperties());
-    if (this.created.get(urn) === req.getId()) {
-      // The replacement's Create (create-before-delete) answered with the very object now to be
-      // deleted as the replaced one: it took over the old object (same URN and spec) instead of
-      // making a new one. That happens when the engine decides a replacement without asking Diff
-      // (--replace, replaceWith, deletedWith); deleting it would destroy the resource that stands.
+    this.deleted.add(urn);
+    const made = this.created.get(urn);
+    if (made?.id === req.getId() && made.outputs !== canonicalJson(structToObject(req.getProperties()))) {
+      // The replaced resource's state names the object this process's Create just answered with
+      // for the same URN: the replacement took the old object over (same URN and spec, as an
+      // interrupted create's leftover would be) instead of making a new one. The engine decides
+      // such replacements without asking Diff (--replace, replaceWith, deletedWith); deleting the
+      // "old" object now would destroy the one the new state names.
       this.options.log.resource(
         urn,
-        `the replacement of ${urn} is ${req.getId()} itself (the object it replaces, taken over as its own), so ${req.getId()} is kept, not deleted; to have it made anew, set the resource option deleteBeforeReplace: true`,
+        `${req.getId()} was not replaced: the replacement of ${urn}, decided by the engine alone (--replace, replaceWith or deletedWith), took over the object it replaces, so it is kept, not deleted; to have it made anew, set the resource option deleteBeforeReplace: true`,
+        "warning",
+        false,
       );
       return new (protocol().empty.Empty)();
     }
@@ -715,4 +749,13 @@ function autonamingOf(req: providerPb.CheckRequest): AutonamingOptions | undefin
     proposedName: options.getProposedName(),
     mode: mode === Mode.ENFORCE ? "enforce" : mode === Mode.DISABLE ? "disable" : "propose",
   };
+}
+
+/** JSON with object keys sorted, to compare property maps whatever order they crossed the wire in. */
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, item: unknown) =>
+    item !== null && typeof item === "object" && !Array.isArray(item)
+      ? Object.fromEntries(Object.entries(item).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : item,
+  );
 }

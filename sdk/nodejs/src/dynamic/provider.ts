@@ -47,6 +47,8 @@ interface ProcessState {
   stackConfig: PropertyMap;
   signalsHooked: boolean;
   closing: Promise<void> | undefined;
+  /** Names made for replacements in this process, by URN (see replacementName). */
+  readonly replacementNames: Map<string, string>;
 }
 
 /** The inputs the adapter adds to a resource's own properties. */
@@ -124,6 +126,10 @@ export class BonnevilleDynamicProvider implements pulumi.dynamic.ResourceProvide
       );
       inputs = result.inputs;
       failures.push(...result.failures);
+      const given = next.values.name;
+      if (urn && (given === undefined || given === null)) {
+        inputs = replacementName(state.replacementNames, urn, oldName, inputs);
+      }
     } catch (error) {
       if (!(error instanceof state.pkg.ValidationError)) throw hostError(state, "check", urn, error);
       failures.push(...error.failures);
@@ -268,6 +274,7 @@ function processState(): ProcessState {
     stackConfig: {},
     signalsHooked: false,
     closing: undefined,
+    replacementNames: new Map(),
   };
   holder[key] = state;
   return state;
@@ -400,6 +407,28 @@ function withExtras(state: ProcessState, values: PropertyMap, extras: Extras): R
  * The seed of a resource's auto-name: stable for a URN across preview and update (the host gives no
  * random seed), and different for a replacement, whose old name goes into it.
  */
+/**
+ * For a replacement the engine checks the inputs twice: with the old inputs (a fresh name is made:
+ * its seed mixes in the old name), then again without them (pulumi/pulumi step_generator.go), when
+ * this host, which gets no random seed, could only make the resource's first name again, the
+ * one the replaced object may still hold. The second check reuses the name the first made.
+ */
+function replacementName(
+  replacementNames: Map<string, string>,
+  urn: string,
+  oldName: string,
+  inputs: Record<string, unknown>,
+): Record<string, unknown> {
+  const made = inputs.name;
+  if (typeof made !== "string") return inputs;
+  if (oldName) {
+    if (made !== oldName) replacementNames.set(urn, made);
+    return inputs;
+  }
+  const again = replacementNames.get(urn);
+  return again === undefined ? inputs : { ...inputs, name: again };
+}
+
 function namingSeed(urn: string, oldName: string): Uint8Array {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const crypto = require("crypto") as typeof import("crypto");
