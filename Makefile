@@ -77,6 +77,7 @@ schema: plugin-download-url provider
 	npx ts-node --transpile-only scripts/gen-schema.ts
 
 schema-check: provider
+	@echo "make: schema.json and docs/reference.md match the resource definitions"
 	npx ts-node --transpile-only scripts/gen-schema.ts --check
 
 # What the tests need besides npm packages: the docker CLI (tests/docker), installed when missing.
@@ -94,8 +95,10 @@ test-sim:
 test-js: build test-tools
 	@rm -rf $(TEST_TMP) && mkdir -p $(TEST_TMP)
 	@echo "make: jest suites (each file is named as it finishes; the demo, reliability and docker suites take minutes)"
-	TMPDIR=$(TEST_TMP) npx jest --ci --cacheDirectory=$(CURDIR)/build/jest-cache
-	@left="$$(ls -A $(TEST_TMP))"; if [ -n "$$left" ]; then echo "make: tests left in build/tmp (removed now):"; echo "$$left" | sed 's/^/  /'; fi; rm -rf $(TEST_TMP)
+	@status=0; TMPDIR=$(TEST_TMP) npx jest --ci --cacheDirectory=$(CURDIR)/build/jest-cache || status=$$?; \
+	left="$$(ls -A $(TEST_TMP))"; \
+	if [ -n "$$left" ]; then echo "make: tests left in build/tmp (removed now):"; echo "$$left" | sed 's/^/  /'; fi; \
+	rm -rf $(TEST_TMP); exit $$status
 
 test: build lint typecheck typecheck-examples schema-check test-sim test-js
 
