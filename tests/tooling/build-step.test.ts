@@ -21,11 +21,25 @@ afterEach(() => {
 });
 
 /** Runs one step whose command logs its start and end around a pause; resolves with its stderr. */
-function step(stamp: string, input: string, log: string, pauseSeconds: number): Promise<{ code: number | null; stderr: string }> {
+function step(
+  stamp: string,
+  input: string,
+  log: string,
+  pauseSeconds: number,
+): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       script,
-      [stamp, "the test step", input, "--", "sh", "-c", `echo start >>"$0"; sleep ${pauseSeconds}; echo end >>"$0"`, log],
+      [
+        stamp,
+        "the test step",
+        input,
+        "--",
+        "sh",
+        "-c",
+        `echo start >>"$0"; sleep ${pauseSeconds}; echo end >>"$0"`,
+        log,
+      ],
       { stdio: ["ignore", "ignore", "pipe"] },
     );
     let stderr = "";
@@ -72,7 +86,10 @@ describe("scripts/build-step.sh", () => {
     const stamp = path.join(dir, "stamp");
     fs.writeFileSync(input, "1");
     const failed = await new Promise<number | null>((resolve) =>
-      spawn(script, [stamp, "a failing step", input, "--", "sh", "-c", "exit 3"], { stdio: "ignore" }).on("close", resolve),
+      spawn(script, [stamp, "a failing step", input, "--", "sh", "-c", "exit 3"], { stdio: "ignore" }).on(
+        "close",
+        resolve,
+      ),
     );
     expect(failed).toBe(3);
     expect(fs.existsSync(stamp)).toBe(false);
