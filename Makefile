@@ -9,6 +9,8 @@
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 export NODE_OPTIONS ?= --max-old-space-size=4096
+# ts-node's compile cache, which would otherwise go to /tmp.
+export V8_COMPILE_CACHE_CACHE_DIR ?= $(CURDIR)/build/v8-compile-cache
 TSC := node node_modules/typescript/bin/tsc
 STEP := scripts/build-step.sh
 # Where the engine downloads the plugin (schema.json's pluginDownloadURL, the SDK's pulumi.server):
