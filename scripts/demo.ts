@@ -214,8 +214,10 @@ async function main(argv: readonly string[]): Promise<void> {
   const cli = args.engine === "mock" ? undefined : findPulumiCli();
   if (args.engine === "cli" && !cli) throw new DemoSetupError("--engine cli: no `pulumi` on PATH");
 
-  const detached = args.keep ? await startDetachedSim() : undefined;
-  const sim = detached?.sim ?? (await Sim.start());
+  // The embedded vSphere's settings (BONNEVILLE_SIM_*), for a kept one as for one of this run.
+  const simEnv: Record<string, string> = {};
+  const detached = args.keep ? await startDetachedSim(simEnv) : undefined;
+  const sim = detached?.sim ?? (await Sim.start(simEnv));
   const interrupted = new AbortController();
   const onSignal = (signal: NodeJS.Signals): void => {
     log(`${signal}: stopping the plugin and the embedded vSphere`);
