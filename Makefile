@@ -9,6 +9,8 @@
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 export NODE_OPTIONS ?= --max-old-space-size=4096
+# ts-node's compile cache, which would otherwise go to /tmp.
+export V8_COMPILE_CACHE_CACHE_DIR ?= $(CURDIR)/build/v8-compile-cache
 TSC := node node_modules/typescript/bin/tsc
 STEP := scripts/build-step.sh
 # Where the engine downloads the plugin (schema.json's pluginDownloadURL, the SDK's pulumi.server):
@@ -77,6 +79,7 @@ schema: plugin-download-url provider
 	npx ts-node --transpile-only scripts/gen-schema.ts
 
 schema-check: provider
+	@echo "make: schema.json and docs/reference.md match the resource definitions"
 	npx ts-node --transpile-only scripts/gen-schema.ts --check
 
 # What the tests need besides npm packages: the docker CLI (tests/docker), installed when missing.
@@ -94,8 +97,10 @@ test-sim:
 test-js: build test-tools
 	@rm -rf $(TEST_TMP) && mkdir -p $(TEST_TMP)
 	@echo "make: jest suites (each file is named as it finishes; the demo, reliability and docker suites take minutes)"
-	TMPDIR=$(TEST_TMP) npx jest --ci --cacheDirectory=$(CURDIR)/build/jest-cache
-	@left="$$(ls -A $(TEST_TMP))"; if [ -n "$$left" ]; then echo "make: tests left in build/tmp (removed now):"; echo "$$left" | sed 's/^/  /'; fi; rm -rf $(TEST_TMP)
+	@status=0; TMPDIR=$(TEST_TMP) npx jest --ci --cacheDirectory=$(CURDIR)/build/jest-cache || status=$$?; \
+	left="$$(ls -A $(TEST_TMP))"; \
+	if [ -n "$$left" ]; then echo "make: tests left in build/tmp (removed now):"; echo "$$left" | sed 's/^/  /'; fi; \
+	rm -rf $(TEST_TMP); exit $$status
 
 test: build lint typecheck typecheck-examples schema-check test-sim test-js
 

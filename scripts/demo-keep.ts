@@ -38,8 +38,8 @@ export function keptDemo(): KeptDemo | undefined {
   return isRunning(kept.simPid) ? kept : undefined;
 }
 
-/** Starts the embedded vSphere detached from this process; it runs until `--stop`. */
-export async function startDetachedSim(): Promise<{ sim: Sim; pid: number }> {
+/** Starts the embedded vSphere (with `env` added) detached from this process; it runs until `--stop`. */
+export async function startDetachedSim(env: Record<string, string> = {}): Promise<{ sim: Sim; pid: number }> {
   const running = keptDemo();
   if (running) {
     throw new KeptDemoError(
@@ -50,7 +50,7 @@ export async function startDetachedSim(): Promise<{ sim: Sim; pid: number }> {
   fs.mkdirSync(keptDir, { recursive: true });
   const log = fs.openSync(simLog, "w");
   const child = spawn(simBinary, [], {
-    env: { ...process.env, BONNEVILLE_SIM_PORT: "0" },
+    env: { ...process.env, BONNEVILLE_SIM_PORT: "0", ...env },
     stdio: ["ignore", log, log],
     detached: true,
   });

@@ -229,9 +229,11 @@ async function main(argv: readonly string[]): Promise<void> {
   const cli = args.engine === "mock" ? undefined : findPulumiCli();
   if (args.engine === "cli" && !cli) throw new DemoSetupError("--engine cli: no `pulumi` on PATH");
 
-  const detached = args.keep ? await startDetachedSim() : undefined;
+  // The embedded vSphere's settings (BONNEVILLE_SIM_*), for a kept one as for one of this run.
   if (args.netns) prepareNetns(repoRoot);
-  const sim = detached?.sim ?? (await Sim.start(args.netns ? NETNS_SIM_ENV : {}));
+  const simEnv: Record<string, string> = args.netns ? { ...NETNS_SIM_ENV } : {};
+  const detached = args.keep ? await startDetachedSim(simEnv) : undefined;
+  const sim = detached?.sim ?? (await Sim.start(simEnv));
   const watch = args.netns ? new NetnsWatch(sim) : undefined;
   watch?.start();
   const interrupted = new AbortController();

@@ -77,8 +77,12 @@ for os in linux darwin windows; do
         printf '@echo off\r\nnode "%%~dp0%s" %%*\r\n' "$command" >"$dir/$command.cmd"
       done
     fi
-    # Sorted, owner-neutral entries: the same inputs give the same archive.
-    tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 -C "$dir" -cf - . | gzip -n -9 >"$out/$name.tar.gz"
+    if tar --version 2>/dev/null | grep -q 'GNU tar'; then
+      # Sorted, owner-neutral entries: the same inputs give the same archive.
+      tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 -C "$dir" -cf - . | gzip -n -9 >"$out/$name.tar.gz"
+    else
+      tar -C "$dir" -cf - . | gzip -9 >"$out/$name.tar.gz"
+    fi
     echo "$out/$name.tar.gz"
   done
 done
