@@ -699,6 +699,38 @@ describe("the daily loop: output, foreground runs, wait and --rm", () => {
     expect((await docker(["rm", "interrupted"])).code).toBe(0);
   });
 
+  it("docker attach streams a running container's output from now until it exits", async () => {
+    const run = await docker([
+      "run",
+      "-d",
+      "--name",
+      "attached",
+      "bonneville-sim/exit:5",
+      "before",
+      "sleep:5000",
+      "after",
+    ]);
+    expect(run.code).toBe(0);
+    const deadline = Date.now() + 30_000;
+    while (!(await docker(["logs", "attached"])).stdout.includes("before")) {
+      if (Date.now() > deadline) throw new Error("the container never printed its first line");
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const attach = await docker(["attach", "attached"]);
+    expect(attach.stdout).toBe("after\n");
+    expect(attach.code).toBe(5);
+    // A stopped container cannot be attached to; `docker start -a` of one is refused by the endpoint
+    // (the docker CLI shows only the status).
+    const again = await docker(["attach", "attached"]);
+    expect(again.code).not.toBe(0);
+    expect(again.stderr).toContain("You cannot attach to a stopped container, start it first");
+    expect((await docker(["kill", "attached"])).code).toBe(0);
+    const startAttached = await docker(["start", "-a", "attached"]);
+    expect(startAttached.code).not.toBe(0);
+    expect(startAttached.stderr).toContain("unable to upgrade to tcp, received 409");
+    expect((await docker(["rm", "attached"])).code).toBe(0);
+  });
+
   it("docker logs -f follows a running container until it exits", async () => {
     const run = await docker([
       "run",

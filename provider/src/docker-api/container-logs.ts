@@ -20,7 +20,7 @@ import {
 } from "./container-output";
 import { findContainer } from "./containers";
 import type { DockerEndpoint } from "./endpoint";
-import { badRequest, dockerErrorOf, messageOf, notFound, unsupportedOption } from "./errors";
+import { badRequest, conflict, dockerErrorOf, messageOf, notFound, unsupportedOption } from "./errors";
 import { booleanParam } from "./http";
 import { API_VERSION, compareVersions, versionedPath, type RequestContext, type Router } from "./routing";
 
@@ -156,6 +156,10 @@ export async function serveUpgrade(
     const withLogs = booleanParam(query, "logs");
     const { container } = await findContainer(endpoint, decodeURIComponent(m[1]!));
     const name = containerName(container);
+    if (container.kind === "vm" && stateOf(container).status !== "running" && !withLogs) {
+      // As Docker answers; `docker start -a` of a stopped container therefore fails before it starts.
+      throw conflict(`You cannot attach to a stopped container, start it first (container ${name})`);
+    }
     release = endpoint.attached.hold(containerId(container));
     socket.write(
       [
