@@ -85,6 +85,20 @@ func bonnevilleCheckSerialEdits(source []types.BaseVirtualDevice, edits []*types
 	return nil
 }
 
+// bonnevilleCheckSerialChanges checks both kinds of serial port changes
+// before the clone exists, so a bad one leaves no VM behind.
+func bonnevilleCheckSerialChanges(source []types.BaseVirtualDevice, locationEdits, configChanges []*types.VirtualDeviceConfigSpec) types.BaseMethodFault {
+	if fault := bonnevilleCheckSerialEdits(source, locationEdits); fault != nil {
+		return fault
+	}
+	for _, c := range configChanges {
+		if fault := bonnevilleCheckSerialBacking(c.Device); fault != nil {
+			return fault
+		}
+	}
+	return nil
+}
+
 func bonnevilleCheckSerialBacking(device types.BaseVirtualDevice) types.BaseMethodFault {
 	b, ok := device.GetVirtualDevice().Backing.(*types.VirtualSerialPortFileBackingInfo)
 	if !ok {
