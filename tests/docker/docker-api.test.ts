@@ -870,6 +870,22 @@ describe("who may reach the endpoint", () => {
       });
       expect(ok.stderr).toBe("");
       expect(ok.stdout).toBe("bridge\n");
+      // A foreground run's attach is an upgraded connection: over TLS too.
+      const clientTls = [
+        "--tlsverify",
+        "--tlscacert",
+        tls.ca,
+        "--tlscert",
+        tls.clientCert,
+        "--tlskey",
+        tls.clientKey,
+      ];
+      const foreground = await docker(
+        ["run", "--rm", "--name", "over-tls", "bonneville-sim/exit:2", "sleep:200", "secured"],
+        { host: secured.dockerHost, tls: clientTls },
+      );
+      expect(foreground.stdout).toBe("secured\n");
+      expect(foreground.code).toBe(2);
       const anonymous = await docker(["network", "ls"], {
         host: secured.dockerHost,
         tls: ["--tls", "--tlscacert", tls.ca],
