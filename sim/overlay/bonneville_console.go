@@ -194,12 +194,12 @@ var bonnevilleExitImage = regexp.MustCompile(`(^|/)bonneville-sim/exit:([0-9]{1,
 // would, and, for a container whose agent reports it running, plays its
 // output (see the test hook above). It runs without the lock.
 func bonnevilleConsoleBoot(vm *VirtualMachine, container bool) {
+	// Without a console port the container runs all the same; its output goes nowhere.
 	file := bonnevilleConsolePath(vm)
-	if file == "" {
-		return
-	}
-	if f, err := os.OpenFile(file, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600); err == nil {
-		_ = f.Close()
+	if file != "" {
+		if f, err := os.OpenFile(file, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600); err == nil {
+			_ = f.Close()
+		}
 	}
 	if !container {
 		return
@@ -254,7 +254,9 @@ func bonnevilleConsolePlay(ref types.ManagedObjectReference, run int, file strin
 		case strings.HasPrefix(w, "stderr:"):
 			stream, text = "stderr", strings.TrimPrefix(w, "stderr:")
 		}
-		bonnevilleConsoleWrite(file, stream, text)
+		if file != "" {
+			bonnevilleConsoleWrite(file, stream, text)
+		}
 	}
 	if exitCode < 0 || !bonnevilleConsoleCurrent(ref, run) {
 		return

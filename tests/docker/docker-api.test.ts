@@ -14,7 +14,7 @@ import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Sim, insecureFetch, repoRoot, type SimInventory, type SimInventoryVM } from "../support/sim";
-import { VSphereClient } from "../../provider/src/vsphere";
+import { MoRef, objectKinds, VirtualMachine, VSphereClient } from "../../provider/src/vsphere";
 import { containerHost, containerVm, parentTemplate } from "../../provider/src/resources";
 import type { OperationContext, PropertyMap, ProviderConfig } from "../../provider/src/resources";
 import { ensurePluginBuilt } from "../harness/plugin";
@@ -797,6 +797,53 @@ describe("the daily loop: output, foreground runs, wait and --rm", () => {
     } finally {
       await containerVm.delete(context(urn), made.id, made.outputs as PropertyMap);
     }
+  });
+
+  it("without a console port on the parent, logs and a foreground run say why there is no output", async () => {
+    // A parent cloned behind Bonneville's back, without the console serial port.
+    const source = await client.find.resolve("bonneville-source", objectKinds.virtualMachine, "vm");
+    const bare = await new VirtualMachine(client, source).clone(
+      new MoRef("Folder", folderId),
+      "bare-parent",
+      {
+        location: { pool: new MoRef("ResourcePool", hostId) },
+        powerOn: true,
+      },
+    );
+    const other = await startEndpoint([
+      "--host-id",
+      hostId,
+      "--parent-id",
+      bare.id,
+      "--listen",
+      "tcp://127.0.0.1:0",
+    ]);
+    try {
+      expect(
+        (
+          await docker(["run", "-d", "--name", "quiet", "bonneville-sim/exit:0", "hello"], {
+            host: other.dockerHost,
+          })
+        ).code,
+      ).toBe(0);
+      const quietVm = vmNamed(await sim.inventory(), "quiet")!;
+      const logs = await docker(["logs", "quiet"], { host: other.dockerHost });
+      expect(logs.code).not.toBe(0);
+      expect(logs.stderr).toContain(
+        `the output of container quiet is not available: its VM ${quietVm.id} has no console serial port (a file-backed serial port writing bonneville-console.log), because its parent was made without one; recreate the ParentTemplate with this version of Bonneville`,
+      );
+      const loud = await docker(["run", "--rm", "--name", "loud", "bonneville-sim/exit:0", "hello"], {
+        host: other.dockerHost,
+      });
+      expect(loud.code).toBe(0);
+      expect(loud.stdout).toBe("");
+      expect(loud.stderr).toContain("bonneville: the output of container loud is not available");
+    } finally {
+      await docker(["rm", "-f", "quiet"], { host: other.dockerHost });
+      expect(await other.stop()).toBe(0);
+      await sim.destroyVm(bare.id);
+    }
+    expect(vmIds(await sim.inventory())).toEqual(vmIds(withHost));
   });
 
   it("the console file is vCenter's datastore file access, which needs a session", async () => {

@@ -209,6 +209,8 @@ export async function serveUpgrade(
         ].join("\r\n"),
       );
     } else if (!gone.signal.aborted) {
+      // The stream has begun: say on its stderr why the output stops (a VM without a console port).
+      socket.write(frame({ nanos: 0n, stream: "stderr", text: `bonneville: ${messageOf(error)}` }, false));
       log(`attach ended: ${messageOf(error)}`);
     }
   } finally {
