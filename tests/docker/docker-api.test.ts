@@ -186,6 +186,28 @@ function rawRequest(
   });
 }
 
+/** A POST asking to upgrade the connection, as BuildKit's session does; resolves with a refusal. */
+function upgradeRequest(urlPath: string): Promise<{ status: number; body: string }> {
+  const { hostname, port } = new URL(endpoint.dockerHost.replace(/^tcp:/, "http:"));
+  return new Promise((resolve, reject) => {
+    const req = http.request({
+      host: hostname,
+      port,
+      method: "POST",
+      path: urlPath,
+      headers: { Connection: "Upgrade", Upgrade: "h2c" },
+    });
+    req.on("response", (res) => {
+      let body = "";
+      res.on("data", (d: Buffer) => (body += d.toString()));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on("upgrade", () => reject(new Error(`${urlPath} was upgraded`)));
+    req.on("error", reject);
+    req.end();
+  });
+}
+
 /** A raw request that resolves once the response headers arrive; `body` resolves when it ends. */
 function rawResponse(method: string, urlPath: string): Promise<{ status: number; body: Promise<string> }> {
   const { hostname, port } = new URL(endpoint.dockerHost.replace(/^tcp:/, "http:"));
@@ -616,6 +638,13 @@ describe("bonneville docker-api with the docker CLI", () => {
     expect(JSON.parse(top.body)).toEqual({
       message:
         "top is not supported by Bonneville's Docker API: the container runs inside its own VM and the guest contract carries no channel for it (use the VM's console or your own tooling in the guest)",
+    });
+    // An upgrade that is not an attach (BuildKit's session) gets the same answer.
+    const session = await upgradeRequest("/v1.47/session");
+    expect(session.status).toBe(501);
+    expect(JSON.parse(session.body)).toEqual({
+      message:
+        "build sessions is not supported by Bonneville's Docker API: build images elsewhere and push them to a registry the guests can pull from",
     });
     const exec = await rawRequest("POST", "/containers/web/exec");
     expect(exec.status).toBe(501);
