@@ -162,7 +162,8 @@ func (vm *VirtualMachine) bonnevilleClone(ctx *Context, r bonnevilleCloneRequest
 	}
 
 	locationChanges, serialEdits := bonnevilleConsoleSplit(r.location.DeviceChange)
-	if fault := bonnevilleCheckSerialEdits(vm.Config.Hardware.Device, serialEdits); fault != nil {
+	_, configSerial := bonnevilleConsoleSplit(r.configDevices)
+	if fault := bonnevilleCheckSerialChanges(vm.Config.Hardware.Device, serialEdits, configSerial); fault != nil {
 		return nil, fault
 	}
 	nicEdits, fault := bonnevilleNicEdits(locationChanges, r.instant)
@@ -227,7 +228,6 @@ func (vm *VirtualMachine) bonnevilleClone(ctx *Context, r bonnevilleCloneRequest
 			return ref, fault
 		}
 	}
-	_, configSerial := bonnevilleConsoleSplit(r.configDevices)
 	if fault := clone.bonnevilleApplySerialChanges(append(serialEdits, configSerial...)); fault != nil {
 		return ref, fault
 	}

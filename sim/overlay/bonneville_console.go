@@ -85,6 +85,20 @@ func bonnevilleCheckSerialEdits(source []types.BaseVirtualDevice, edits []*types
 	return nil
 }
 
+// bonnevilleCheckSerialChanges checks both kinds of serial port changes
+// before the clone exists, so a bad one leaves no VM behind.
+func bonnevilleCheckSerialChanges(source []types.BaseVirtualDevice, locationEdits, configChanges []*types.VirtualDeviceConfigSpec) types.BaseMethodFault {
+	if fault := bonnevilleCheckSerialEdits(source, locationEdits); fault != nil {
+		return fault
+	}
+	for _, c := range configChanges {
+		if fault := bonnevilleCheckSerialBacking(c.Device); fault != nil {
+			return fault
+		}
+	}
+	return nil
+}
+
 func bonnevilleCheckSerialBacking(device types.BaseVirtualDevice) types.BaseMethodFault {
 	b, ok := device.GetVirtualDevice().Backing.(*types.VirtualSerialPortFileBackingInfo)
 	if !ok {
@@ -180,12 +194,12 @@ var bonnevilleExitImage = regexp.MustCompile(`(^|/)bonneville-sim/exit:([0-9]{1,
 // would, and, for a container whose agent reports it running, plays its
 // output (see the test hook above). It runs without the lock.
 func bonnevilleConsoleBoot(vm *VirtualMachine, container bool) {
+	// Without a console port the container runs all the same; its output goes nowhere.
 	file := bonnevilleConsolePath(vm)
-	if file == "" {
-		return
-	}
-	if f, err := os.OpenFile(file, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600); err == nil {
-		_ = f.Close()
+	if file != "" {
+		if f, err := os.OpenFile(file, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600); err == nil {
+			_ = f.Close()
+		}
 	}
 	if !container {
 		return
@@ -240,7 +254,9 @@ func bonnevilleConsolePlay(ref types.ManagedObjectReference, run int, file strin
 		case strings.HasPrefix(w, "stderr:"):
 			stream, text = "stderr", strings.TrimPrefix(w, "stderr:")
 		}
-		bonnevilleConsoleWrite(file, stream, text)
+		if file != "" {
+			bonnevilleConsoleWrite(file, stream, text)
+		}
 	}
 	if exitCode < 0 || !bonnevilleConsoleCurrent(ref, run) {
 		return

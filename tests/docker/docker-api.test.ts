@@ -14,7 +14,7 @@ import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Sim, insecureFetch, repoRoot, type SimInventory, type SimInventoryVM } from "../support/sim";
-import { VSphereClient } from "../../provider/src/vsphere";
+import { MoRef, objectKinds, VirtualMachine, VSphereClient } from "../../provider/src/vsphere";
 import { containerHost, containerVm, parentTemplate } from "../../provider/src/resources";
 import type { OperationContext, PropertyMap, ProviderConfig } from "../../provider/src/resources";
 import { ensurePluginBuilt } from "../harness/plugin";
@@ -181,6 +181,28 @@ function rawRequest(
       res.on("data", (d: Buffer) => (body += d.toString()));
       res.on("end", () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
     });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+/** A POST asking to upgrade the connection, as BuildKit's session does; resolves with a refusal. */
+function upgradeRequest(urlPath: string): Promise<{ status: number; body: string }> {
+  const { hostname, port } = new URL(endpoint.dockerHost.replace(/^tcp:/, "http:"));
+  return new Promise((resolve, reject) => {
+    const req = http.request({
+      host: hostname,
+      port,
+      method: "POST",
+      path: urlPath,
+      headers: { Connection: "Upgrade", Upgrade: "h2c" },
+    });
+    req.on("response", (res) => {
+      let body = "";
+      res.on("data", (d: Buffer) => (body += d.toString()));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on("upgrade", () => reject(new Error(`${urlPath} was upgraded`)));
     req.on("error", reject);
     req.end();
   });
@@ -620,6 +642,13 @@ describe("bonneville docker-api with the docker CLI", () => {
       message:
         "top is not supported by Bonneville's Docker API: the container runs inside its own VM and the guest contract carries no channel for it (use the VM's console or your own tooling in the guest)",
     });
+    // An upgrade that is not an attach (BuildKit's session) gets the same answer.
+    const session = await upgradeRequest("/v1.47/session");
+    expect(session.status).toBe(501);
+    expect(JSON.parse(session.body)).toEqual({
+      message:
+        "build sessions is not supported by Bonneville's Docker API: build images elsewhere and push them to a registry the guests can pull from",
+    });
     const exec = await rawRequest("POST", "/containers/web/exec");
     expect(exec.status).toBe(501);
     expect((JSON.parse(exec.body) as { message: string }).message).toMatch(/^exec is not supported/);
@@ -702,6 +731,38 @@ describe("the daily loop: output, foreground runs, wait and --rm", () => {
     expect((await docker(["rm", "interrupted"])).code).toBe(0);
   });
 
+  it("docker attach streams a running container's output from now until it exits", async () => {
+    const run = await docker([
+      "run",
+      "-d",
+      "--name",
+      "attached",
+      "bonneville-sim/exit:5",
+      "before",
+      "sleep:5000",
+      "after",
+    ]);
+    expect(run.code).toBe(0);
+    const deadline = Date.now() + 30_000;
+    while (!(await docker(["logs", "attached"])).stdout.includes("before")) {
+      if (Date.now() > deadline) throw new Error("the container never printed its first line");
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const attach = await docker(["attach", "attached"]);
+    expect(attach.stdout).toBe("after\n");
+    expect(attach.code).toBe(5);
+    // A stopped container cannot be attached to; `docker start -a` of one is refused by the endpoint
+    // (the docker CLI shows only the status).
+    const again = await docker(["attach", "attached"]);
+    expect(again.code).not.toBe(0);
+    expect(again.stderr).toContain("You cannot attach to a stopped container, start it first");
+    expect((await docker(["kill", "attached"])).code).toBe(0);
+    const startAttached = await docker(["start", "-a", "attached"]);
+    expect(startAttached.code).not.toBe(0);
+    expect(startAttached.stderr).toContain("unable to upgrade to tcp, received 409");
+    expect((await docker(["rm", "attached"])).code).toBe(0);
+  });
+
   it("docker logs -f follows a running container until it exits", async () => {
     const run = await docker([
       "run",
@@ -771,6 +832,53 @@ describe("the daily loop: output, foreground runs, wait and --rm", () => {
     } finally {
       await containerVm.delete(context(urn), made.id, made.outputs as PropertyMap);
     }
+  });
+
+  it("without a console port on the parent, logs and a foreground run say why there is no output", async () => {
+    // A parent cloned behind Bonneville's back, without the console serial port.
+    const source = await client.find.resolve("bonneville-source", objectKinds.virtualMachine, "vm");
+    const bare = await new VirtualMachine(client, source).clone(
+      new MoRef("Folder", folderId),
+      "bare-parent",
+      {
+        location: { pool: new MoRef("ResourcePool", hostId) },
+        powerOn: true,
+      },
+    );
+    const other = await startEndpoint([
+      "--host-id",
+      hostId,
+      "--parent-id",
+      bare.id,
+      "--listen",
+      "tcp://127.0.0.1:0",
+    ]);
+    try {
+      expect(
+        (
+          await docker(["run", "-d", "--name", "quiet", "bonneville-sim/exit:0", "hello"], {
+            host: other.dockerHost,
+          })
+        ).code,
+      ).toBe(0);
+      const quietVm = vmNamed(await sim.inventory(), "quiet")!;
+      const logs = await docker(["logs", "quiet"], { host: other.dockerHost });
+      expect(logs.code).not.toBe(0);
+      expect(logs.stderr).toContain(
+        `the output of container quiet is not available: its VM ${quietVm.id} has no console serial port (a file-backed serial port writing bonneville-console.log), because its parent was made without one; recreate the ParentTemplate with this version of Bonneville`,
+      );
+      const loud = await docker(["run", "--rm", "--name", "loud", "bonneville-sim/exit:0", "hello"], {
+        host: other.dockerHost,
+      });
+      expect(loud.code).toBe(0);
+      expect(loud.stdout).toBe("");
+      expect(loud.stderr).toContain("bonneville: the output of container loud is not available");
+    } finally {
+      await docker(["rm", "-f", "quiet"], { host: other.dockerHost });
+      expect(await other.stop()).toBe(0);
+      await sim.destroyVm(bare.id);
+    }
+    expect(vmIds(await sim.inventory())).toEqual(vmIds(withHost));
   });
 
   it("the console file is vCenter's datastore file access, which needs a session", async () => {
@@ -844,6 +952,22 @@ describe("who may reach the endpoint", () => {
       });
       expect(ok.stderr).toBe("");
       expect(ok.stdout).toBe("bridge\n");
+      // A foreground run's attach is an upgraded connection: over TLS too.
+      const clientTls = [
+        "--tlsverify",
+        "--tlscacert",
+        tls.ca,
+        "--tlscert",
+        tls.clientCert,
+        "--tlskey",
+        tls.clientKey,
+      ];
+      const foreground = await docker(
+        ["run", "--rm", "--name", "over-tls", "bonneville-sim/exit:2", "sleep:200", "secured"],
+        { host: secured.dockerHost, tls: clientTls },
+      );
+      expect(foreground.stdout).toBe("secured\n");
+      expect(foreground.code).toBe(2);
       const anonymous = await docker(["network", "ls"], {
         host: secured.dockerHost,
         tls: ["--tls", "--tlscacert", tls.ca],

@@ -5,7 +5,7 @@
  * `docker start -a` use it). Both read the VM's console file (container-output.ts);
  * neither carries input: a container VM has no stdin channel, so `-i` is refused.
  */
-import type { IncomingMessage } from "node:http";
+import { STATUS_CODES, type IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { AbortedError } from "../vsphere";
 import type { ContainerVmView } from "./container-host-view";
@@ -20,9 +20,18 @@ import {
 } from "./container-output";
 import { findContainer } from "./containers";
 import type { DockerEndpoint } from "./endpoint";
-import { badRequest, dockerErrorOf, messageOf, notFound, unsupportedOption } from "./errors";
+import {
+  badRequest,
+  conflict,
+  dockerErrorOf,
+  messageOf,
+  notFound,
+  notSupported,
+  unsupportedOption,
+} from "./errors";
 import { booleanParam } from "./http";
 import { API_VERSION, compareVersions, versionedPath, type RequestContext, type Router } from "./routing";
+import { unsupportedEndpoint } from "./unsupported";
 
 /** The content type of a non-TTY output stream (API 1.42 and later name it; older clients get raw-stream). */
 function streamType(apiVersion: string): string {
@@ -147,7 +156,11 @@ export async function serveUpgrade(
   try {
     const { path } = versionedPath(url.pathname);
     const m = /^\/containers\/([^/]+)\/attach$/.exec(path);
-    if (req.method !== "POST" || !m) throw notFound("page not found");
+    if (req.method !== "POST" || !m) {
+      // Other upgrades (BuildKit's /session, /grpc) get the answer the route table gives them.
+      const unsupported = unsupportedEndpoint(req.method ?? "GET", path);
+      throw unsupported ? notSupported(unsupported.feature, unsupported.reason) : notFound("page not found");
+    }
     const query = url.searchParams;
     if (booleanParam(query, "stdin"))
       throw unsupportedOption("attaching stdin (docker run -i, docker attach)", NO_STDIN);
@@ -156,6 +169,10 @@ export async function serveUpgrade(
     const withLogs = booleanParam(query, "logs");
     const { container } = await findContainer(endpoint, decodeURIComponent(m[1]!));
     const name = containerName(container);
+    if (container.kind === "vm" && stateOf(container).status !== "running" && !withLogs) {
+      // As Docker answers; `docker start -a` of a stopped container therefore fails before it starts.
+      throw conflict(`You cannot attach to a stopped container, start it first (container ${name})`);
+    }
     release = endpoint.attached.hold(containerId(container));
     socket.write(
       [
@@ -196,7 +213,7 @@ export async function serveUpgrade(
       const body = JSON.stringify({ message: answer.message });
       socket.write(
         [
-          `HTTP/1.1 ${answer.status} ${answer.status === 404 ? "Not Found" : "Error"}`,
+          `HTTP/1.1 ${answer.status} ${STATUS_CODES[answer.status] ?? "Error"}`,
           "Content-Type: application/json",
           `Content-Length: ${Buffer.byteLength(body)}`,
           "Connection: close",
@@ -205,6 +222,8 @@ export async function serveUpgrade(
         ].join("\r\n"),
       );
     } else if (!gone.signal.aborted) {
+      // The stream has begun: say on its stderr why the output stops (a VM without a console port).
+      socket.write(frame({ nanos: 0n, stream: "stderr", text: `bonneville: ${messageOf(error)}` }, false));
       log(`attach ended: ${messageOf(error)}`);
     }
   } finally {
