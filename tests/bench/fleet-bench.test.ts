@@ -26,6 +26,7 @@ beforeAll(async () => {
     memoryRuns: 1,
     limitSizes: [4],
     limitHosts: [2],
+    refreshVms: 7,
     profileFile: path.join(outDir, "plugin-create.cpuprofile"),
   });
 }, 180_000);
@@ -79,6 +80,8 @@ describe("the fleet benchmark at N=3 and N=5", () => {
     expect(results.pluginStart.samples).toHaveLength(2);
     expect(results.memory).toMatchObject({ vms: 6, errors: [] });
     expect(results.memory.rssMbRuns).toEqual([results.memory.rssMb]);
+    expect(results.refresh).toMatchObject({ vms: 7, errors: [] });
+    expect(results.refresh!.rssAfterMb).toBeGreaterThan(0);
     expect(results.memory.rssMb).toBeGreaterThan(0);
     expect(results.profile!.groups.length).toBeGreaterThan(0);
     expect(fs.existsSync(results.profile!.file)).toBe(true);
