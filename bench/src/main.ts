@@ -65,6 +65,7 @@ export function parseArgs(argv: readonly string[]): Cli {
         "memory-runs",
         "limit-sizes",
         "limit-hosts",
+        "refresh",
         "out",
         "provider",
       ].includes(name!)

@@ -149,6 +149,21 @@ describe("the benchmark's command line and BENCHMARKS.md section", () => {
     expect(cli.options.profileFile).toBeUndefined();
     expect(cli.outDir).toBe("/tmp/x");
     expect(() => parseArgs(["--fast"])).toThrow(/unknown option --fast; options: --sizes/);
+    expect(parseArgs(["--refresh", "0", "--limit-sizes", "none"]).options).toMatchObject({
+      refreshVms: 0,
+      limitSizes: [],
+      limitHosts: [3, 12],
+    });
+    expect(
+      parseArgs(["--refresh", "200", "--limit-sizes", "10,20", "--limit-hosts", "4"]).options,
+    ).toMatchObject({
+      refreshVms: 200,
+      limitSizes: [10, 20],
+      limitHosts: [4],
+    });
+    expect(() => parseArgs(["--limit-hosts", "0"])).toThrow(
+      '--limit-hosts must be positive integers separated by commas (or "none"), got "0"',
+    );
     expect(() => parseArgs(["--sizes", "10,x"])).toThrow(
       '--sizes must be positive integers separated by commas, got "10,x"',
     );
