@@ -24,6 +24,8 @@ export interface MemoryFigures {
   readonly rssMb: number;
   /** VmHWM: the most the process held at any moment, MB. */
   readonly peakRssMb: number;
+  /** VmRSS after a further {@link IDLE_MS} with no work (V8 returns memory when idle), MB. */
+  readonly rssAfterIdleMb: number;
   /** VmRSS once the host and parents existed, before any container, MB. */
   readonly baselineRssMb: number;
   readonly createWallMs: number;
@@ -32,6 +34,9 @@ export interface MemoryFigures {
   readonly soapPerRead: number;
   readonly errors: readonly string[];
 }
+
+/** How long the memory figure waits, idle, for its second RSS reading. */
+const IDLE_MS = 10_000;
 
 /** A refresh of a large fleet: the Read phase's time and the plugin's memory around it. */
 export interface RefreshFigures {
@@ -113,11 +118,14 @@ export async function measureMemory(count: number, run: PluginRunOptions = {}): 
     });
     const read = await readAll(world, made, count);
     const after = memoryMb(world.plugin.pid);
+    await new Promise((resolve) => setTimeout(resolve, IDLE_MS));
+    const idle = memoryMb(world.plugin.pid);
     return {
       vms: count,
       rssMbRuns: [after.rssMb],
       rssMb: after.rssMb,
       peakRssMb: after.peakRssMb,
+      rssAfterIdleMb: idle.rssMb,
       baselineRssMb: baseline.rssMb,
       createWallMs: create.wallMs,
       readWallMs: read.wallMs,
@@ -137,6 +145,7 @@ export function summarizeMemory(runs: readonly MemoryFigures[]): MemoryFigures {
     rssMbRuns: runs.map((m) => m.rssMb),
     rssMb: med((m) => m.rssMb),
     peakRssMb: med((m) => m.peakRssMb),
+    rssAfterIdleMb: med((m) => m.rssAfterIdleMb),
     baselineRssMb: med((m) => m.baselineRssMb),
     createWallMs: med((m) => m.createWallMs),
     readWallMs: med((m) => m.readWallMs),
