@@ -11,6 +11,7 @@
  *   --limit-sizes 100,1000  fleet sizes run against the platform's limit under
  *                       the vCenter timing model ("none" skips them)
  *   --limit-hosts 3,12  ESXi hosts in the cluster for those runs
+ *   --refresh 10000     container VMs for the refresh figure (0 skips it)
  *   --no-profile        skip the CPU profile of the plugin
  *   --write-figures     also write the committed copies: bench/figures.json,
  *                       bench/fleet.svg and the figures section of BENCHMARKS.md
@@ -43,7 +44,7 @@ interface Cli {
 /** Parses the command line; throws with the allowed options on a bad one. */
 export function parseArgs(argv: readonly string[]): Cli {
   const usage =
-    "options: --sizes 50,500 --repeats 5 --starts 20 --memory 1000 --memory-runs 3 --limit-sizes 100,1000 --limit-hosts 3,12 --no-profile --write-figures --out DIR --provider DIR";
+    "options: --sizes 50,500 --repeats 5 --starts 20 --memory 1000 --memory-runs 3 --limit-sizes 100,1000 --limit-hosts 3,12 --refresh 10000 --no-profile --write-figures --out DIR --provider DIR";
   const values = new Map<string, string>();
   const flags = new Set<string>();
   for (let i = 0; i < argv.length; i++) {
@@ -64,6 +65,7 @@ export function parseArgs(argv: readonly string[]): Cli {
         "memory-runs",
         "limit-sizes",
         "limit-hosts",
+        "refresh",
         "out",
         "provider",
       ].includes(name!)
@@ -108,6 +110,7 @@ export function parseArgs(argv: readonly string[]): Cli {
       pluginStarts: positive("starts", 20),
       memoryVms: positive("memory", 1000),
       memoryRuns: positive("memory-runs", 3),
+      refreshVms: values.get("refresh") === "0" ? 0 : positive("refresh", 10000),
       limitSizes: counts("limit-sizes", [100, 1000]),
       limitHosts: counts("limit-hosts", [3, 12]),
       ...(flags.has("no-profile") ? {} : { profileFile: path.join(outDir, "plugin-create.cpuprofile") }),

@@ -146,6 +146,17 @@ function limitNote(results: BenchResults): string {
   );
 }
 
+function refreshLine(results: BenchResults): string {
+  const r = results.refresh!;
+  return (
+    `Refresh: ${r.vms} container VMs read at once (as \`pulumi refresh\` does) in ${s(r.readWallMs)}, ` +
+    `${r.soapPerRead} SOAP calls and ${ms(r.cpuMsPerRead)} of plugin CPU per Read; plugin RSS ${r.rssBeforeMb} MB before ` +
+    `the reads, ${r.rssAfterMb} MB after (peak over the process, creates included: ${r.peakRssMb} MB)` +
+    (r.errors.length > 0 ? `; ${r.errors.length} FAILED` : "") +
+    "."
+  );
+}
+
 function targetRows(results: BenchResults): string[][] {
   return [
     ["", "target", "limit", "measured"],
@@ -194,8 +205,9 @@ export function formatTable(results: BenchResults): string {
       : []),
     `Scaling time(${results.scaling.toN})/time(${results.scaling.fromN}): Bonneville ${results.scaling.bonneville.toFixed(2)}, govmomi peer ${results.scaling.peer.toFixed(2)}`,
     `Plugin start (launch to port, ${results.settings.pluginStarts} launches): median ${ms(results.pluginStart.medianMs)}, p90 ${ms(results.pluginStart.p90Ms)} (node -e 0 alone: ${ms(results.pluginStart.nodeBaselineMs)})`,
-    `Memory (median of ${results.settings.memoryRuns} runs: ${results.memory.rssMbRuns.join(", ")} MB): plugin RSS ${results.memory.rssMb} MB after ${results.memory.vms} VMs created and read (peak ${results.memory.peakRssMb} MB; ${results.memory.baselineRssMb} MB before the first container; create ${s(results.memory.createWallMs)}, read ${s(results.memory.readWallMs)}, ${results.memory.soapPerRead} SOAP calls per Read)`,
+    `Memory (median of ${results.settings.memoryRuns} runs: ${results.memory.rssMbRuns.join(", ")} MB): plugin RSS ${results.memory.rssMb} MB after ${results.memory.vms} VMs created and read (peak ${results.memory.peakRssMb} MB; ${results.memory.rssAfterIdleMb} MB after 10 s idle; ${results.memory.baselineRssMb} MB before the first container; create ${s(results.memory.createWallMs)}, read ${s(results.memory.readWallMs)}, ${results.memory.soapPerRead} SOAP calls per Read)`,
   ];
+  if (results.refresh) out.push(refreshLine(results));
   if (results.profile) {
     out.push(
       "",
@@ -259,8 +271,9 @@ export function formatMarkdown(results: BenchResults): string {
       : []),
     `- Scaling time(${results.scaling.toN})/time(${results.scaling.fromN}): Bonneville ${results.scaling.bonneville.toFixed(2)}, peer ${results.scaling.peer.toFixed(2)}.`,
     `- Plugin start: median ${ms(results.pluginStart.medianMs)}, p90 ${ms(results.pluginStart.p90Ms)} over ${results.settings.pluginStarts} launches (\`node -e 0\` alone: ${ms(results.pluginStart.nodeBaselineMs)}).`,
-    `- Memory: RSS ${results.memory.rssMb} MB after ${results.memory.vms} container VMs were created and read (median of ${results.settings.memoryRuns} runs: ${results.memory.rssMbRuns.join(", ")} MB; peak ${results.memory.peakRssMb} MB; ${results.memory.baselineRssMb} MB before the first container; ${results.memory.vms} concurrent creates took ${s(results.memory.createWallMs)}).`,
+    `- Memory: RSS ${results.memory.rssMb} MB after ${results.memory.vms} container VMs were created and read (median of ${results.settings.memoryRuns} runs: ${results.memory.rssMbRuns.join(", ")} MB; peak ${results.memory.peakRssMb} MB; ${results.memory.rssAfterIdleMb} MB after 10 s idle; ${results.memory.baselineRssMb} MB before the first container; ${results.memory.vms} concurrent creates took ${s(results.memory.createWallMs)}).`,
   ];
+  if (results.refresh) parts.push(`- ${refreshLine(results)}`);
   if (results.profile) {
     const top = results.profile.groups
       .slice(0, 8)

@@ -4,7 +4,7 @@
  * targets each figure is held to. A missed target is reported, never fatal.
  */
 import type { BonnevilleFleetFigures, PhaseFigures } from "./fleet";
-import type { MemoryFigures } from "./memory";
+import type { MemoryFigures, RefreshFigures } from "./memory";
 import type { MachineInfo } from "./machine";
 import { median, round2, round3 } from "./measure";
 import type { PeerFleetFigures } from "./peer";
@@ -92,6 +92,7 @@ export interface BenchResults {
     readonly memoryRuns: number;
     readonly limitSizes: readonly number[];
     readonly limitHosts: readonly number[];
+    readonly refreshVms: number;
     /** The provider tree the plugin ran from. */
     readonly provider: string;
     readonly method: string;
@@ -109,6 +110,8 @@ export interface BenchResults {
   readonly limitModel: SimTimingModel | undefined;
   readonly pluginStart: PluginStartFigures;
   readonly memory: MemoryFigures;
+  /** A refresh (Read) of a large fleet; undefined when not run. */
+  readonly refresh: RefreshFigures | undefined;
   readonly profile: ProfileFigures | undefined;
   readonly targets: readonly TargetResult[];
 }

@@ -8,7 +8,13 @@ import * as path from "node:path";
 import { repoRoot } from "../../tests/harness";
 import { runBonnevilleFleet, startWorld, type BonnevilleFleetFigures } from "./fleet";
 import { machineInfo } from "./machine";
-import { measureMemory, summarizeMemory, type MemoryFigures } from "./memory";
+import {
+  measureMemory,
+  measureRefresh,
+  summarizeMemory,
+  type MemoryFigures,
+  type RefreshFigures,
+} from "./memory";
 import { buildPeer, runPeerFleet, type PeerFleetFigures } from "./peer";
 import { measurePluginStart } from "./plugin-start";
 import { profileCreates, type ProfileFigures } from "./profile";
@@ -37,6 +43,8 @@ export interface BenchOptions {
   readonly limitSizes?: readonly number[];
   /** Cluster sizes (ESXi hosts) for those runs. Default [3, 12]. */
   readonly limitHosts?: readonly number[];
+  /** Container VMs for the refresh figure (all read at once). Default 10000; 0 skips. */
+  readonly refreshVms?: number;
   /** Progress lines. Default: none. */
   readonly log?: (line: string) => void;
 }
@@ -196,6 +204,16 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResults
   }
   const memory = summarizeMemory(memoryRunFigures);
 
+  const refreshVms = options.refreshVms ?? 10000;
+  let refresh: RefreshFigures | undefined;
+  if (refreshVms > 0) {
+    log(`refresh: ${refreshVms} container VMs created (in bursts of 1000), then all read at once`);
+    refresh = await measureRefresh(refreshVms, 1000, run);
+    log(
+      `refresh: ${refreshVms} Reads in ${seconds(refresh.readWallMs)}, RSS ${refresh.rssBeforeMb} → ${refresh.rssAfterMb} MB (peak ${refresh.peakRssMb} MB)${errorNote(refresh.errors.length)}`,
+    );
+  }
+
   let profile: ProfileFigures | undefined;
   if (options.profileFile) {
     log(`profile: plugin CPU over ${last.n} creates`);
@@ -216,6 +234,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResults
       memoryRuns,
       limitSizes: options.limitSizes ?? [100, 1000],
       limitHosts: options.limitHosts ?? [3, 12],
+      refreshVms,
       provider: options.providerDir ? path.resolve(options.providerDir) : "provider/ of this repository",
       method: METHOD,
     },
@@ -225,6 +244,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResults
     limitModel: limit[0]?.bonneville.model,
     pluginStart,
     memory,
+    refresh,
     profile,
   };
   return { ...partial, targets: evaluateTargets(partial) };
@@ -235,6 +255,7 @@ export function failureCount(results: BenchResults): number {
   return (
     results.fleet.reduce((sum, f) => sum + f.bonneville.errors + f.peer.errors, 0) +
     results.memory.errors.length +
+    (results.refresh?.errors.length ?? 0) +
     results.limit.reduce(
       (sum, l) => sum + l.bonneville.errors.length + l.unbounded.errors.length + l.peer.errors.length,
       0,

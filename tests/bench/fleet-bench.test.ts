@@ -26,6 +26,7 @@ beforeAll(async () => {
     memoryRuns: 1,
     limitSizes: [4],
     limitHosts: [2],
+    refreshVms: 7,
     profileFile: path.join(outDir, "plugin-create.cpuprofile"),
   });
 }, 180_000);
@@ -79,6 +80,8 @@ describe("the fleet benchmark at N=3 and N=5", () => {
     expect(results.pluginStart.samples).toHaveLength(2);
     expect(results.memory).toMatchObject({ vms: 6, errors: [] });
     expect(results.memory.rssMbRuns).toEqual([results.memory.rssMb]);
+    expect(results.refresh).toMatchObject({ vms: 7, errors: [] });
+    expect(results.refresh!.rssAfterMb).toBeGreaterThan(0);
     expect(results.memory.rssMb).toBeGreaterThan(0);
     expect(results.profile!.groups.length).toBeGreaterThan(0);
     expect(fs.existsSync(results.profile!.file)).toBe(true);
@@ -146,6 +149,21 @@ describe("the benchmark's command line and BENCHMARKS.md section", () => {
     expect(cli.options.profileFile).toBeUndefined();
     expect(cli.outDir).toBe("/tmp/x");
     expect(() => parseArgs(["--fast"])).toThrow(/unknown option --fast; options: --sizes/);
+    expect(parseArgs(["--refresh", "0", "--limit-sizes", "none"]).options).toMatchObject({
+      refreshVms: 0,
+      limitSizes: [],
+      limitHosts: [3, 12],
+    });
+    expect(
+      parseArgs(["--refresh", "200", "--limit-sizes", "10,20", "--limit-hosts", "4"]).options,
+    ).toMatchObject({
+      refreshVms: 200,
+      limitSizes: [10, 20],
+      limitHosts: [4],
+    });
+    expect(() => parseArgs(["--limit-hosts", "0"])).toThrow(
+      '--limit-hosts must be positive integers separated by commas (or "none"), got "0"',
+    );
     expect(() => parseArgs(["--sizes", "10,x"])).toThrow(
       '--sizes must be positive integers separated by commas, got "10,x"',
     );

@@ -177,6 +177,10 @@ export class Sim implements SimEndpoint {
   expireSessions(): Promise<{ expired: number }> {
     return this.control("POST", "/sessions/expire");
   }
+  /** Turns the vCenter timing model on with these figures (the rest at the model's defaults). */
+  setTiming(model: Partial<SimTimingModel>): Promise<unknown> {
+    return this.control("POST", "/timing", model);
+  }
   /** The vCenter timing model's report (sim/overlay/bonneville_timing.go). */
   timing(): Promise<SimTimingReport> {
     return this.control<SimTimingReport>("GET", "/timing");
