@@ -203,11 +203,14 @@ func bonnevilleNetnsCleanStale() {
 	}
 }
 
+// bonnevilleProcessAlive says whether pid is a running simulator (a pid
+// reused by another program does not keep a dead simulator's leftovers).
 func bonnevilleProcessAlive(pid int) bool {
 	if pid <= 0 || pid == os.Getpid() {
 		return pid == os.Getpid()
 	}
-	return syscall.Kill(pid, 0) == nil
+	cmdline, err := ioutil.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	return err == nil && strings.Contains(string(cmdline), "bonneville-sim")
 }
 
 // bonnevilleNetnsRemove kills every process in a namespace, then deletes it.
@@ -530,7 +533,10 @@ func (g *bonnevilleNetnsSim) powerOff(ref types.ManagedObjectReference) {
 				}
 				kept = append(kept, o)
 			}
-			nets := append([]types.GuestNicInfo(nil), obj.Guest.Net...)
+			var nets []types.GuestNicInfo
+			if obj.Guest != nil {
+				nets = append(nets, obj.Guest.Net...)
+			}
 			for i := range nets {
 				nets[i].IpAddress = nil
 				nets[i].IpConfig = nil
