@@ -758,6 +758,8 @@ type bonnevilleNetnsReportVM struct {
 	Addresses []string `json:"addresses"`
 	Hostname  string   `json:"hostname"`
 	MachineID string   `json:"machineId"`
+	// Frozen is runtime.instantCloneFrozen (set by the guest's instantclone.freeze)
+	Frozen bool `json:"frozen"`
 }
 
 type bonnevilleNetnsLease struct {
@@ -799,6 +801,11 @@ func bonnevilleNetnsControl(w http.ResponseWriter, r *http.Request) {
 		}
 		if id, err := ioutil.ReadFile(filepath.Join(vm.dir, "disk", "etc", "machine-id")); err == nil {
 			item.MachineID = strings.TrimSpace(string(id))
+		}
+		if obj, ok := Map.Get(vm.ref).(*VirtualMachine); ok {
+			Map.WithLock(obj, func() {
+				item.Frozen = obj.Runtime.InstantCloneFrozen != nil && *obj.Runtime.InstantCloneFrozen
+			})
 		}
 		report = append(report, item)
 	}

@@ -139,9 +139,9 @@ func (s *bonnevilleRPCServer) handle(cmd string) (bool, string) {
 		})
 		return true, ""
 	case strings.TrimSpace(cmd) == "instantclone.freeze":
-		frozen := true
 		Map.WithLock(vm, func() {
-			Map.Update(vm, []types.PropertyChange{{Name: "runtime.instantCloneFrozen", Val: &frozen}})
+			// a plain bool: the registry makes the *bool field point to it
+			Map.Update(vm, []types.PropertyChange{{Name: "runtime.instantCloneFrozen", Val: true}})
 		})
 		// The parent stays frozen; its guest never runs again. The call
 		// returns in each child, whose guest is started by bonneville_netns.go.

@@ -53,6 +53,7 @@ describeNetns("namespace-backed VMs with the real agent", () => {
     const parentId = stack.outputs<{ vmId: string }>("nsf-parent").vmId;
     const before = await netnsReport(lab.sim);
     const parentVM = before.vms.find((v) => v.id === parentId)!;
+    expect(parentVM.frozen).toBe(true); // the agent froze it after warming up
     expect(parentVM.addresses).toHaveLength(1);
     const parentLease = before.leases.find((l) => l.mac === parentVM.macs[0])!;
     expect(parentLease.ip).toBe(parentVM.addresses[0]);
