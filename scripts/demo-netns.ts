@@ -10,7 +10,7 @@ import type { Sim } from "../tests/support/sim";
 import { netnsReport, type NetnsLease, type NetnsVM } from "../tests/netns/support";
 
 /** The simulator environment of namespace-backed VMs (Tools pushes guest.net every 2 s). */
-export const NETNS_SIM_ENV = { BONNEVILLE_SIM_NETNS: "all", BONNEVILLE_SIM_TOOLS_REFRESH_MS: "2000" };
+export const NETNS_SIM_ENV = { BONNEVILLE_SIM_NETNS: "all", BONNEVILLE_SIM_TOOLS_NET_REFRESH_MS: "2000" };
 
 /** This machine cannot run namespace-backed VMs. */
 export class NetnsSetupError extends Error {

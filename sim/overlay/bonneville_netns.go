@@ -6,7 +6,7 @@
 //                                   (guestinfo.bonneville.agentVersion)
 //   BONNEVILLE_SIM_NETNS=<regexp>   those whose name matches; instant clones of
 //                                   a namespace-backed VM always are
-//   BONNEVILLE_SIM_TOOLS_REFRESH_MS how often Tools pushes guest.net (30000)
+//   BONNEVILLE_SIM_TOOLS_NET_REFRESH_MS how often Tools pushes guest.net (30000)
 //
 // The model, per VM: a network namespace bnv-<sim pid>-<vm id> with one veth
 // per virtual NIC carrying the NIC's MAC, its peer on a bridge per port group
@@ -115,10 +115,10 @@ func BonnevilleNetnsStart() error {
 		g.match = re
 	}
 	g.refresh = 30 * time.Second // Tools pushes NIC data every 30 s (open-vm-tools guestInfoServer.c)
-	if v := os.Getenv("BONNEVILLE_SIM_TOOLS_REFRESH_MS"); v != "" {
+	if v := os.Getenv("BONNEVILLE_SIM_TOOLS_NET_REFRESH_MS"); v != "" {
 		ms, err := strconv.Atoi(v)
 		if err != nil || ms <= 0 {
-			return fmt.Errorf("BONNEVILLE_SIM_TOOLS_REFRESH_MS must be a positive number of milliseconds, got %q", v)
+			return fmt.Errorf("BONNEVILLE_SIM_TOOLS_NET_REFRESH_MS must be a positive number of milliseconds, got %q", v)
 		}
 		g.refresh = time.Duration(ms) * time.Millisecond
 	}

@@ -37,7 +37,7 @@ import (
 	"github.com/vmware/govmomi/vim25/types"
 )
 
-const bonnevilleGuestMsgMax = 64 * 1024
+const bonnevilleRPCMessageMax = 64 * 1024
 
 type bonnevilleRPCServer struct {
 	path     string
@@ -95,7 +95,7 @@ func (s *bonnevilleRPCServer) serve(conn net.Conn) {
 }
 
 func (s *bonnevilleRPCServer) handle(cmd string) (bool, string) {
-	if len(cmd) > bonnevilleGuestMsgMax {
+	if len(cmd) > bonnevilleRPCMessageMax {
 		return false, "Message too large"
 	}
 	vm, ok := Map.Get(s.vm.ref).(*VirtualMachine)

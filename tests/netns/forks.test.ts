@@ -25,7 +25,7 @@ else if (noContractV2) process.stderr.write(`tests/netns: the fork tests are SKI
 const describeNetns = noNetns ? describe.skip : describe;
 const describeForks = (noNetns ?? noContractV2) ? describe.skip : describe;
 
-const NETNS_ENV = { BONNEVILLE_SIM_NETNS: "all", BONNEVILLE_SIM_TOOLS_REFRESH_MS: "1000" };
+const NETNS_ENV = { BONNEVILLE_SIM_NETNS: "all", BONNEVILLE_SIM_TOOLS_NET_REFRESH_MS: "1000" };
 const FORKS = ["web-1", "web-2", "web-3", "web-4", "web-5", "web-6"];
 
 jest.setTimeout(300_000);

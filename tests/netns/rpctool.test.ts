@@ -22,7 +22,7 @@ describeNetns("vmware-rpctool in a namespace-backed VM", () => {
   let stateDir: string;
   let simPid: number;
   beforeAll(async () => {
-    lab = await Lab.start({ BONNEVILLE_SIM_NETNS: "all", BONNEVILLE_SIM_TOOLS_REFRESH_MS: "1000" });
+    lab = await Lab.start({ BONNEVILLE_SIM_NETNS: "all", BONNEVILLE_SIM_TOOLS_NET_REFRESH_MS: "1000" });
     const report = await netnsReport(lab.sim);
     stateDir = report.stateDir;
     simPid = report.simPid;
