@@ -17,7 +17,7 @@
 // /var/lib (upper layers in the VM's directory), /run is a tmpfs per boot, and
 // the agent finds VMware Tools' vmware-rpctool as a stand-in that talks to
 // this process over a Unix socket (bonneville_rpctool.go), and a container
-// runtime stand-in (sim/netns/bin/docker: images are not pulled, nothing runs).
+// runtime stand-in (sim/netns/stand-ins/docker: images are not pulled, nothing runs).
 //
 // A fork (InstantClone_Task of a namespace-backed VM) gets a copy of the
 // source's disk (machine-id, lease files, host name file, the agent's state),

@@ -39,7 +39,7 @@ describeNetns("vmware-rpctool in a namespace-backed VM", () => {
       "env",
       `BONNEVILLE_RPC_SOCKET=${path.join(stateDir, vmId, "rpc.sock")}`,
       `BONNEVILLE_SIM_BIN=${simBinary}`,
-      path.join(repoRoot, "sim/netns/bin/vmware-rpctool"),
+      path.join(repoRoot, "sim/netns/stand-ins/vmware-rpctool"),
       command,
     ];
   }
