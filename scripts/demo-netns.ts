@@ -10,7 +10,7 @@ import type { Sim } from "../tests/support/sim";
 import { netnsReport, type NetnsLease, type NetnsVM } from "../tests/netns/support";
 
 /** The simulator environment of namespace-backed VMs (Tools pushes guest.net every 2 s). */
-export const NETNS_SIM_ENV = { BONNEVILLE_SIM_NETNS: "all", BONNEVILLE_SIM_TOOLS_REFRESH_MS: "2000" };
+export const NETNS_SIM_ENV = { BONNEVILLE_SIM_NETNS: "all", BONNEVILLE_SIM_TOOLS_NET_REFRESH_MS: "2000" };
 
 /** This machine cannot run namespace-backed VMs. */
 export class NetnsSetupError extends Error {
@@ -45,7 +45,7 @@ export class NetnsWatch {
       } catch {
         // the simulator is stopping
       }
-      if (this.timer) this.timer = setTimeout(() => void poll(), 500);
+      if (this.timer) this.timer = setTimeout(() => void poll(), 250);
     };
     this.timer = setTimeout(() => void poll(), 0);
   }
@@ -74,7 +74,7 @@ export class NetnsWatch {
       ]);
     }
     const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-    return rows
+    const table = rows
       .map((r) =>
         r
           .map((cell, i) => cell.padEnd(widths[i]!))
@@ -82,5 +82,10 @@ export class NetnsWatch {
           .trimEnd(),
       )
       .join("\n");
+    const seen = containers.filter((c) => this.vms.has(c.vmId)).length;
+    return seen === containers.length
+      ? table
+      : `${table}\n(${containers.length - seen} container VMs were deleted before their agent had an address: ` +
+          "a create returns before the agent reports unless the provider waits for the container to run)";
   }
 }

@@ -317,7 +317,7 @@ func serve(cfg config) (*instance, error) {
 
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "--rpctool" {
-		// vmware-rpctool inside a namespace-backed VM (sim/netns/bin/vmware-rpctool)
+		// vmware-rpctool inside a namespace-backed VM (sim/netns/stand-ins/vmware-rpctool)
 		os.Exit(simulator.BonnevilleRPCTool(os.Args[2:]))
 	}
 	log.SetPrefix("bonneville-sim: ")

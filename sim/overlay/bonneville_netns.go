@@ -6,7 +6,7 @@
 //                                   (guestinfo.bonneville.agentVersion)
 //   BONNEVILLE_SIM_NETNS=<regexp>   those whose name matches; instant clones of
 //                                   a namespace-backed VM always are
-//   BONNEVILLE_SIM_TOOLS_REFRESH_MS how often Tools pushes guest.net (30000)
+//   BONNEVILLE_SIM_TOOLS_NET_REFRESH_MS how often Tools pushes guest.net (30000)
 //
 // The model, per VM: a network namespace bnv-<sim pid>-<vm id> with one veth
 // per virtual NIC carrying the NIC's MAC, its peer on a bridge per port group
@@ -17,7 +17,7 @@
 // /var/lib (upper layers in the VM's directory), /run is a tmpfs per boot, and
 // the agent finds VMware Tools' vmware-rpctool as a stand-in that talks to
 // this process over a Unix socket (bonneville_rpctool.go), and a container
-// runtime stand-in (sim/netns/bin/docker: images are not pulled, nothing runs).
+// runtime stand-in (sim/netns/stand-ins/docker: images are not pulled, nothing runs).
 //
 // A fork (InstantClone_Task of a namespace-backed VM) gets a copy of the
 // source's disk (machine-id, lease files, host name file, the agent's state),
@@ -115,10 +115,10 @@ func BonnevilleNetnsStart() error {
 		g.match = re
 	}
 	g.refresh = 30 * time.Second // Tools pushes NIC data every 30 s (open-vm-tools guestInfoServer.c)
-	if v := os.Getenv("BONNEVILLE_SIM_TOOLS_REFRESH_MS"); v != "" {
+	if v := os.Getenv("BONNEVILLE_SIM_TOOLS_NET_REFRESH_MS"); v != "" {
 		ms, err := strconv.Atoi(v)
 		if err != nil || ms <= 0 {
-			return fmt.Errorf("BONNEVILLE_SIM_TOOLS_REFRESH_MS must be a positive number of milliseconds, got %q", v)
+			return fmt.Errorf("BONNEVILLE_SIM_TOOLS_NET_REFRESH_MS must be a positive number of milliseconds, got %q", v)
 		}
 		g.refresh = time.Duration(ms) * time.Millisecond
 	}
@@ -203,11 +203,14 @@ func bonnevilleNetnsCleanStale() {
 	}
 }
 
+// bonnevilleProcessAlive says whether pid is a running simulator (a pid
+// reused by another program does not keep a dead simulator's leftovers).
 func bonnevilleProcessAlive(pid int) bool {
 	if pid <= 0 || pid == os.Getpid() {
 		return pid == os.Getpid()
 	}
-	return syscall.Kill(pid, 0) == nil
+	cmdline, err := ioutil.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	return err == nil && strings.Contains(string(cmdline), "bonneville-sim")
 }
 
 // bonnevilleNetnsRemove kills every process in a namespace, then deletes it.
@@ -530,7 +533,10 @@ func (g *bonnevilleNetnsSim) powerOff(ref types.ManagedObjectReference) {
 				}
 				kept = append(kept, o)
 			}
-			nets := append([]types.GuestNicInfo(nil), obj.Guest.Net...)
+			var nets []types.GuestNicInfo
+			if obj.Guest != nil {
+				nets = append(nets, obj.Guest.Net...)
+			}
 			for i := range nets {
 				nets[i].IpAddress = nil
 				nets[i].IpConfig = nil
@@ -752,6 +758,8 @@ type bonnevilleNetnsReportVM struct {
 	Addresses []string `json:"addresses"`
 	Hostname  string   `json:"hostname"`
 	MachineID string   `json:"machineId"`
+	// Frozen is runtime.instantCloneFrozen (set by the guest's instantclone.freeze)
+	Frozen bool `json:"frozen"`
 }
 
 type bonnevilleNetnsLease struct {
@@ -793,6 +801,11 @@ func bonnevilleNetnsControl(w http.ResponseWriter, r *http.Request) {
 		}
 		if id, err := ioutil.ReadFile(filepath.Join(vm.dir, "disk", "etc", "machine-id")); err == nil {
 			item.MachineID = strings.TrimSpace(string(id))
+		}
+		if obj, ok := Map.Get(vm.ref).(*VirtualMachine); ok {
+			Map.WithLock(obj, func() {
+				item.Frozen = obj.Runtime.InstantCloneFrozen != nil && *obj.Runtime.InstantCloneFrozen
+			})
 		}
 		report = append(report, item)
 	}

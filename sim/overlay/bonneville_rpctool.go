@@ -1,6 +1,6 @@
 // The guest RPC channel of namespace-backed VMs (bonneville_netns.go): what
 // VMware Tools' vmware-rpctool reaches through the backdoor in a real VM, here
-// a Unix socket per VM that sim/netns/bin/vmware-rpctool (this binary run as
+// a Unix socket per VM that sim/netns/stand-ins/vmware-rpctool (this binary run as
 // `bonneville-sim --rpctool "<command>"`) talks to. It answers as the real
 // tool does (open-vm-tools rpctool.c): the reply on stdout and exit 0, or the
 // failure text on stderr and exit 1.

@@ -15,6 +15,8 @@ export interface NetnsVM {
   addresses: string[];
   hostname: string;
   machineId: string;
+  /** runtime.instantCloneFrozen */
+  frozen: boolean;
 }
 
 export interface NetnsLease {
