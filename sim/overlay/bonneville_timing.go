@@ -104,39 +104,69 @@ var bonnevilleTimingDefaults = BonnevilleTiming{
 
 // bonnevilleFIFO is a counting semaphore whose waiters are served in arrival
 // order (vCenter's queue order is not documented; first come, first served is
-// the assumption).
+// the assumption). A place in the queue is taken by enqueue, synchronously, so
+// arrival order is the order of the calls, not of goroutine scheduling; the
+// time a slot is granted is recorded by whoever grants it.
 type bonnevilleFIFO struct {
 	mu      sync.Mutex
 	limit   int
 	used    int
 	peak    int
-	waiting []chan struct{}
+	waiting []*bonnevilleTicket
 }
 
-func (s *bonnevilleFIFO) acquire() {
+// bonnevilleTicket is one place in a bonnevilleFIFO, taken at queuedAt: granted
+// is closed when the slot is given, at grantedAt, after onGrant (if any) ran.
+type bonnevilleTicket struct {
+	queuedAt  time.Time
+	granted   chan struct{}
+	grantedAt time.Time
+	onGrant   func()
+}
+
+func (t *bonnevilleTicket) wait() time.Time {
+	<-t.granted
+	return t.grantedAt
+}
+
+func (t *bonnevilleTicket) grant() {
+	t.grantedAt = time.Now()
+	if t.onGrant != nil {
+		t.onGrant()
+	}
+	close(t.granted)
+}
+
+// enqueue takes a place in the queue now; onGrant runs when the slot is
+// granted (under the semaphore's lock: it may only enqueue on a semaphore
+// that is always taken after this one).
+func (s *bonnevilleFIFO) enqueue(onGrant func()) *bonnevilleTicket {
+	t := &bonnevilleTicket{granted: make(chan struct{}), onGrant: onGrant}
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	t.queuedAt = time.Now()
 	if s.used < s.limit && len(s.waiting) == 0 {
 		s.used++
 		if s.used > s.peak {
 			s.peak = s.used
 		}
-		s.mu.Unlock()
-		return
+		t.grant()
+		return t
 	}
-	ch := make(chan struct{})
-	s.waiting = append(s.waiting, ch)
-	s.mu.Unlock()
-	<-ch
+	s.waiting = append(s.waiting, t)
+	return t
 }
+
+func (s *bonnevilleFIFO) acquire() { s.enqueue(nil).wait() }
 
 func (s *bonnevilleFIFO) release() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(s.waiting) > 0 {
 		// The slot passes straight to the first waiter.
-		ch := s.waiting[0]
+		t := s.waiting[0]
 		s.waiting = s.waiting[1:]
-		close(ch)
+		t.grant()
 		return
 	}
 	s.used--
@@ -247,28 +277,43 @@ func bonnevilleTimedRun(ctx *Context, vm *VirtualMachine, task *Task, method, na
 	default:
 		return types.ManagedObjectReference{}, false
 	}
-	op := &bonnevilleTimedOp{Method: method, Task: task.Self.Value, Name: name, QueuedAt: unixMs(time.Now())}
 	var host *bonnevilleFIFO
 	if provisioning && vm.Runtime.Host != nil {
 		host = bonnevilleTimed.host(*vm.Runtime.Host)
+	}
+	bonnevilleTimed.mu.Lock()
+	vcenter := bonnevilleTimed.vcenter
+	bonnevilleTimed.mu.Unlock()
+	// Both places are taken in the order the calls arrive: the vCenter's now,
+	// the host's the moment the vCenter's is granted (always in that order, so
+	// no two operations can wait on each other).
+	var hostTicket *bonnevilleTicket
+	vcenterTicket := vcenter.enqueue(func() {
+		if host != nil {
+			hostTicket = host.enqueue(nil)
+		}
+	})
+	op := &bonnevilleTimedOp{Method: method, Task: task.Self.Value, Name: name, QueuedAt: unixMs(vcenterTicket.queuedAt)}
+	if host != nil {
 		op.Host = vm.Runtime.Host.Value
 	}
 	if method != "InstantClone_Task" {
 		op.VM = vm.Self.Value
 	}
 	bonnevilleTimed.mu.Lock()
-	vcenter := bonnevilleTimed.vcenter
 	bonnevilleTimed.ops = append(bonnevilleTimed.ops, op)
 	bonnevilleTimed.mu.Unlock()
 
 	go func() {
-		vcenter.acquire()
+		vcenterTicket.wait()
 		defer vcenter.release()
-		if host != nil {
-			host.acquire()
+		var started time.Time
+		if hostTicket != nil {
+			started = hostTicket.wait()
 			defer host.release()
+		} else {
+			started = vcenterTicket.grantedAt
 		}
-		started := time.Now()
 		Map.Update(task, []types.PropertyChange{
 			{Name: "info.startTime", Val: started},
 			{Name: "info.state", Val: types.TaskInfoStateRunning},
