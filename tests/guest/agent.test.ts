@@ -549,6 +549,7 @@ describe("contract v2: the frozen parent and the fork hook", () => {
     expect(g.writes()).toEqual([
       "error=<nil>",
       "ready=true",
+      "frozen=true",
       "instantclone.freeze",
       "exitCode=<nil>",
       "error=<nil>",
@@ -582,7 +583,9 @@ describe("contract v2: the frozen parent and the fork hook", () => {
     expect(g.writes()).toEqual([
       "error=<nil>",
       "ready=true",
+      "frozen=true",
       "instantclone.freeze",
+      "frozen=<nil>",
       "error=instantclone.freeze failed: Operation not allowed in the current state.",
     ]);
     expect(g.info("status")).toBeUndefined();
