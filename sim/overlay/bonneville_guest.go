@@ -97,8 +97,14 @@ func (g *bonnevilleGuestSim) UpdateObject(obj mo.Reference, changes []types.Prop
 		switch c.Val {
 		case types.VirtualMachinePowerStatePoweredOn:
 			bonnevilleGuestinfo.poweredOn(ref, vm.Config.ExtraConfig)
-			bonnevilleTools.poweredOn(ref)
 			bonnevilleSetFrozen(vm, false)
+			if BonnevilleNetnsBacked(ref) {
+				// Its guest is a namespace running the real agent, and what
+				// Tools reports comes from there (bonneville_netns.go).
+				bonnevilleTools.takeForked(ref)
+				continue
+			}
+			bonnevilleTools.poweredOn(ref)
 			if bonnevilleTools.takeForked(ref) {
 				// The fork resumes where its source stood: Tools, resuming, reports
 				// what the guest has, which is still the source's identity.

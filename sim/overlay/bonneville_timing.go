@@ -319,10 +319,13 @@ func bonnevilleTimedRun(ctx *Context, vm *VirtualMachine, task *Task, method, na
 			{Name: "info.state", Val: types.TaskInfoStateRunning},
 		})
 		time.Sleep(bonnevilleTimed.draw(median))
+		// The end is taken before the outcome is visible, so no client can
+		// react to it (and queue its next operation) before the recorded end.
+		ended := time.Now()
 		ctx.Map.WithLock(vm, func() { bonnevilleFinishTask(task) })
 		bonnevilleTimed.mu.Lock()
 		op.StartedAt = unixMs(started)
-		op.EndedAt = unixMs(time.Now())
+		op.EndedAt = unixMs(ended)
 		if ref, ok := task.Info.Result.(types.ManagedObjectReference); ok && method == "InstantClone_Task" {
 			op.VM = ref.Value
 			if clone, ok := Map.Get(ref).(*VirtualMachine); ok {

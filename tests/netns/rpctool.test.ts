@@ -49,8 +49,17 @@ describeNetns("vmware-rpctool in a namespace-backed VM", () => {
     return { status: r.status, stdout: r.stdout, stderr: r.stderr };
   }
 
+  /**
+   * A parent left running (`freeze: false`): a frozen VM's guest does not run, so its rpctool
+   * cannot answer (vSphere 6.7 SDK guide, "Freezing the Source Virtual Machine").
+   */
+  function runningParent(prefix: string): ReturnType<typeof base> {
+    const { host, parent } = base(prefix);
+    return { host, parent: { ...parent, inputs: { ...parent.inputs, freeze: false } } };
+  }
+
   it("answers info-get and info-set as the real tool does, with its limits", async () => {
-    const { host, parent } = base("rpc");
+    const { host, parent } = runningParent("rpc");
     const stack = lab.stack();
     await stack.up([host, parent]);
     const vmId = stack.outputs<{ vmId: string }>("rpc-parent").vmId;
@@ -105,7 +114,7 @@ describeNetns("vmware-rpctool in a namespace-backed VM", () => {
   });
 
   it("instantclone.freeze marks the VM frozen and blocks", async () => {
-    const { host, parent } = base("frz");
+    const { host, parent } = runningParent("frz");
     const stack = lab.stack();
     await stack.up([host, parent]);
     const vmId = stack.outputs<{ vmId: string }>("frz-parent").vmId;
