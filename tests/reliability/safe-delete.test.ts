@@ -6,6 +6,7 @@
  */
 import { MoRef, VirtualMachine } from "../../provider/src/vsphere";
 import { resource } from "../harness";
+import { insecureFetch } from "../support/sim";
 import { account, base, container, failureOf, HOST, Lab } from "./support";
 
 let lab: Lab;
@@ -87,6 +88,41 @@ describe("deleting a ContainerHost that holds a VM Bonneville did not create", (
     await lab.sim.destroyVm(intruder.id);
     await stack().destroy();
     expect(stack().state.size).toBe(0);
+    expect(await account(lab)).toEqual({ orphaned: [], missing: [] });
+  });
+});
+
+describe("forceDestroy of a ContainerHost whose parent and containers the state no longer knows", () => {
+  it("destroys the containers before the parent they were forked from", async () => {
+    const { host, parent } = base("order");
+    const forced = resource(HOST, host.name, { ...host.inputs, forceDestroy: true });
+    const stack = lab.stack();
+    const containers = [container("a", parent), container("b", parent), container("c", parent)];
+    await stack.up([host, parent, ...containers]);
+    await stack.up([forced, parent, ...containers]);
+    const parentId = stack.get("order-parent")!.id;
+    const children = ["a", "b", "c"].map((n) => stack.get(n)!.id);
+    // As after `pulumi state delete` of all three and the parent: only the host's delete remains.
+    for (const name of ["a", "b", "c", "order-parent"]) stack.state.delete(stack.get(name)!.urn);
+
+    expect((await insecureFetch(`${lab.sim.controlUrl}/requests/record`, "POST")).status).toBe(200);
+    let requests: string[];
+    try {
+      await stack.destroy();
+      const recorded = await insecureFetch(`${lab.sim.controlUrl}/requests`, "GET");
+      requests = (JSON.parse(recorded.body) as { requests: string[] }).requests;
+    } finally {
+      await insecureFetch(`${lab.sim.controlUrl}/requests`, "DELETE");
+    }
+    const destroyed = requests.flatMap((body) => {
+      const m = /<Destroy_Task[^>]*>\s*<_this[^>]*>([^<]+)<\/_this>/.exec(body);
+      return m ? [m[1]!] : [];
+    });
+    // A fork's disks link to its parent's: vSphere deletes children first (and so does Bonneville).
+    expect(destroyed.filter((id) => id.startsWith("vm-")).sort()).toEqual([...children, parentId].sort());
+    const parentAt = destroyed.indexOf(parentId);
+    for (const child of children) expect(destroyed.indexOf(child)).toBeLessThan(parentAt);
+    expect(stack.state.size).toBe(0);
     expect(await account(lab)).toEqual({ orphaned: [], missing: [] });
   });
 });
