@@ -29,9 +29,10 @@ describe("the plugin executable", () => {
     plugin = undefined;
   });
 
-  it("prints only its port on stdout, fast", async () => {
+  // How fast it starts is a benchmark figure (make bench: plugin start, target 400 ms), not a test
+  // assertion: tests never assert wall-clock time.
+  it("prints only its port on stdout", async () => {
     plugin = await startPlugin();
-    expect(plugin.startupMs).toBeLessThan(1000);
     expect(plugin.stdout()).toBe(`${plugin.port}\n`);
     await plugin.rpc.getPluginInfo();
     expect(plugin.stdout()).toBe(`${plugin.port}\n`);
