@@ -1,6 +1,6 @@
 /**
  * Bonneville's provider configuration: its schema (one description per key),
- * the environment variables each key defaults from, validation with property
+ * the environment variable each key defaults from, validation with property
  * paths, and the mapping onto {@link VSphereConnectionOptions}.
  */
 import type { CheckFailure, PropertyMap, PropertySchema, ProviderConfig } from "./resources/resource";
@@ -29,54 +29,83 @@ export const providerConfigKeys = [
 /** One configuration key of the provider. */
 export type ProviderConfigKey = (typeof providerConfigKeys)[number];
 
-/** Schema of every configuration key (descriptions, env defaults, secrecy). */
+/**
+ * The environment variable each setting defaults from when it is not configured: the one place these
+ * names are written. The plugin (CheckConfig, Configure), the SDK's dynamic provider and
+ * `bonneville docker-api` read them through {@link checkProviderConfig}; the descriptions, the
+ * provider's schema description and the docs name them from here. schema.json declares them in words
+ * only, never as `defaultInfo.environment` (see schema.ts), and values read from the environment are
+ * never recorded as inputs. The admission limits have no variable.
+ */
+export const providerConfigEnvironment = {
+  vsphereServer: "VSPHERE_SERVER",
+  user: "VSPHERE_USER",
+  password: "VSPHERE_PASSWORD",
+  allowUnverifiedSsl: "VSPHERE_ALLOW_UNVERIFIED_SSL",
+  thumbprint: "VSPHERE_THUMBPRINT",
+  datacenter: "VSPHERE_DATACENTER",
+} as const satisfies Partial<Record<ProviderConfigKey, string>>;
+
+/** A configuration key that has an environment variable. */
+export type EnvironmentConfigKey = keyof typeof providerConfigEnvironment;
+
+/** The environment variable `key` defaults from, or undefined when it has none. */
+export function configEnvironmentVariable(key: ProviderConfigKey): string | undefined {
+  return (providerConfigEnvironment as Partial<Record<ProviderConfigKey, string>>)[key];
+}
+
+/** A description ending with the sentence that names the key's environment variable. */
+function settableFromEnvironment(key: EnvironmentConfigKey, description: string): string {
+  return `${description} Can also be set with the \`${providerConfigEnvironment[key]}\` environment variable.`;
+}
+
+/** Schema of every configuration key (descriptions, defaults, secrecy). */
 export const providerConfigSchema: Readonly<Record<ProviderConfigKey, PropertySchema>> = {
   vsphereServer: {
     type: "string",
-    description:
+    description: settableFromEnvironment(
+      "vsphereServer",
       "The vCenter server: a host name (`vcenter.example.com`), `host:port`, or an SDK URL " +
-      "(`https://vcenter.example.com/sdk`). A bare host gets `https://` and `/sdk`. " +
-      "Changing it replaces every resource of the provider. Can also be set with the `VSPHERE_SERVER` environment variable.",
-    defaultFromEnv: ["VSPHERE_SERVER"],
+        "(`https://vcenter.example.com/sdk`). A bare host gets `https://` and `/sdk`. " +
+        "Changing it replaces every resource of the provider.",
+    ),
   },
   user: {
     type: "string",
-    description:
+    description: settableFromEnvironment(
+      "user",
       "The user name for vCenter (e.g. `administrator@vsphere.local`). Changing it (with the password, " +
-      "a credential rotation) replaces nothing. Can also be set with the `VSPHERE_USER` environment variable.",
-    defaultFromEnv: ["VSPHERE_USER"],
+        "a credential rotation) replaces nothing.",
+    ),
   },
   password: {
     type: "string",
-    description:
-      "The password for vCenter; always stored as a secret. " +
-      "Can also be set with the `VSPHERE_PASSWORD` environment variable.",
-    defaultFromEnv: ["VSPHERE_PASSWORD"],
+    description: settableFromEnvironment("password", "The password for vCenter; always stored as a secret."),
     secret: true,
   },
   allowUnverifiedSsl: {
     type: "boolean",
-    description:
-      "Accept any TLS certificate from vCenter (self-signed labs). Default `false`: certificates are " +
-      "verified. Can also be set with the `VSPHERE_ALLOW_UNVERIFIED_SSL` environment variable.",
+    description: settableFromEnvironment(
+      "allowUnverifiedSsl",
+      "Accept any TLS certificate from vCenter (self-signed labs). Default `false`: certificates are verified.",
+    ),
     default: false,
-    defaultFromEnv: ["VSPHERE_ALLOW_UNVERIFIED_SSL"],
   },
   thumbprint: {
     type: "string",
-    description:
+    description: settableFromEnvironment(
+      "thumbprint",
       "Accept exactly the vCenter certificate with this SHA-256 fingerprint: 32 hexadecimal bytes, " +
-      "with or without colons (`AB:CD:…`). An alternative to `allowUnverifiedSsl` for self-signed certificates. " +
-      "Can also be set with the `VSPHERE_THUMBPRINT` environment variable.",
-    defaultFromEnv: ["VSPHERE_THUMBPRINT"],
+        "with or without colons (`AB:CD:…`). An alternative to `allowUnverifiedSsl` for self-signed certificates.",
+    ),
   },
   datacenter: {
     type: "string",
-    description:
+    description: settableFromEnvironment(
+      "datacenter",
       "The datacenter that relative inventory paths are resolved in. Optional when vCenter has exactly one " +
-      "datacenter. Changing it replaces every resource of the provider. " +
-      "Can also be set with the `VSPHERE_DATACENTER` environment variable.",
-    defaultFromEnv: ["VSPHERE_DATACENTER"],
+        "datacenter. Changing it replaces every resource of the provider.",
+    ),
   },
   maxTasksInFlight: {
     type: "integer",
@@ -173,18 +202,15 @@ export function checkProviderConfig(
   const values: Record<string, unknown> = {};
   let unknown = false;
   for (const key of providerConfigKeys) {
-    const schema = providerConfigSchema[key];
     let value = given[key];
     let source = `"${key}"`;
     const fromConfig = value !== undefined;
-    if (value === undefined) {
-      for (const variable of schema.defaultFromEnv ?? []) {
-        const envValue = env[variable];
-        if (envValue !== undefined && envValue !== "") {
-          value = envValue;
-          source = `"${key}" (from the ${variable} environment variable)`;
-          break;
-        }
+    const variable = configEnvironmentVariable(key);
+    if (value === undefined && variable !== undefined) {
+      const envValue = env[variable];
+      if (envValue !== undefined && envValue !== "") {
+        value = envValue;
+        source = `"${key}" (from the ${variable} environment variable)`;
       }
     }
     if (value === undefined) continue;
@@ -201,12 +227,11 @@ export function checkProviderConfig(
 
   for (const key of ["vsphereServer", "user", "password"] as const) {
     if (values[key] === undefined && given[key] === undefined) {
-      const variable = providerConfigSchema[key].defaultFromEnv?.[0];
       failures.push({
         property: key,
         reason:
           `missing required configuration "${key}": set it with \`pulumi config set ${PACKAGE_NAME}:${key}` +
-          `${key === "password" ? " --secret" : ""} <value>\` or the ${variable} environment variable`,
+          `${key === "password" ? " --secret" : ""} <value>\` or the ${providerConfigEnvironment[key]} environment variable`,
       });
     }
   }

@@ -4,7 +4,12 @@
  * `scripts/gen-schema.ts` writes the committed `schema.json` from the same function.
  */
 import type { PropertySchema, ResourceType } from "./resources/resource";
-import { PACKAGE_NAME, providerConfigKeys, providerConfigSchema } from "./provider-config";
+import {
+  configEnvironmentVariable,
+  PACKAGE_NAME,
+  providerConfigKeys,
+  providerConfigSchema,
+} from "./provider-config";
 import { pluginDownloadUrl } from "./plugin-download-url";
 
 /** npm package name of the generated Node.js SDK. */
@@ -161,12 +166,13 @@ function toConfigProperty(property: PropertySchema): SchemaProperty {
   return toSchemaProperty(rest);
 }
 
-/** `VSPHERE_SERVER` (vsphereServer), … for the provider's description. */
+/** `VSPHERE_SERVER` for `vsphereServer`, … (in schema order) for the provider's description. */
 function environmentDefaults(): string {
   return providerConfigKeys
-    .flatMap((key) =>
-      (providerConfigSchema[key].defaultFromEnv ?? []).map((env) => `\`${env}\` for \`${key}\``),
-    )
+    .flatMap((key) => {
+      const variable = configEnvironmentVariable(key);
+      return variable === undefined ? [] : [`\`${variable}\` for \`${key}\``];
+    })
     .join(", ");
 }
 

@@ -1,13 +1,14 @@
 /**
  * The published docs beside the generated reference: docs/_index.md (overview and a worked example)
  * and docs/installation-configuration.md. Their TypeScript type-checks against the SDK, the
- * configuration table names every provider setting with its environment variable, and the install
- * steps name the tarballs `make plugin` really writes.
+ * configuration table (and the README's) names every provider setting with the environment variable
+ * provider-config.ts gives it, or none, and the install steps name the tarballs `make plugin` really
+ * writes.
  */
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { providerConfigKeys, providerConfigSchema } from "../../provider/src/provider-config";
+import { configEnvironmentVariable, providerConfigKeys } from "../../provider/src/provider-config";
 
 const repoRoot = path.resolve(__dirname, "..", "..");
 const docs = path.join(repoRoot, "docs");
@@ -67,14 +68,23 @@ describe("the provider's docs pages", () => {
     }
   });
 
-  it("list every provider setting with its environment variable", () => {
-    const page = read("installation-configuration.md");
-    for (const key of providerConfigKeys) {
-      const env = providerConfigSchema[key].defaultFromEnv ?? [];
-      expect(env).toHaveLength(1);
-      expect(page).toContain(
-        `| \`bonneville:${key}\`${key === "password" ? " (secret)" : ""} | \`${env[0]}\` |`,
-      );
+  it("list every provider setting with its environment variable, and none for the admission limits", () => {
+    // The repository README has the same table.
+    const tables = [
+      read("installation-configuration.md"),
+      fs.readFileSync(path.join(repoRoot, "README.md"), "utf8"),
+    ];
+    expect(providerConfigKeys.filter((key) => configEnvironmentVariable(key) === undefined)).toEqual([
+      "maxTasksInFlight",
+      "maxTasksInFlightPerHost",
+    ]);
+    for (const table of tables) {
+      for (const key of providerConfigKeys) {
+        const variable = configEnvironmentVariable(key);
+        expect(table).toContain(
+          `| \`bonneville:${key}\`${key === "password" ? " (secret)" : ""} | ${variable ? `\`${variable}\` ` : ""}|`,
+        );
+      }
     }
   });
 

@@ -7,8 +7,6 @@
  * stack configuration and the environment, and a destroy that leaves the inventory as it was.
  */
 import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { dynamicProvider, dynamicResourceType, type ResourceKind } from "../../sdk/nodejs/src/dynamic";
 import { Sim, type SimInventory } from "../support/sim";
@@ -28,6 +26,7 @@ import {
   type WireProperties,
 } from "../harness";
 import { startDynamicHost } from "../harness/dynamic-host";
+import { mkdtempOutsideRepo } from "../support/outside-repo";
 
 const KINDS: readonly ResourceKind[] = ["ContainerHost", "ParentTemplate", "ContainerVM"];
 const HOST_TYPE = dynamicResourceType("ContainerHost");
@@ -534,7 +533,9 @@ describe("a dynamic resource without a connection", () => {
 
 describe("a project without @bonneville/provider", () => {
   it("is told to install it", async () => {
-    const project = fs.mkdtempSync(path.join(os.tmpdir(), "bonneville-project-"));
+    // Outside the repository: from inside it (make test's TMPDIR is build/tmp) Node's resolution walks
+    // up to the repository's node_modules, where the workspace links @bonneville/provider.
+    const project = mkdtempOutsideRepo("bonneville-project-");
     const host = await startDynamicHost({ engine, cwd: project });
     try {
       await host.rpc.configure({ variables: {}, args: {} });

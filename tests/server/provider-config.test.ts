@@ -1,9 +1,13 @@
 import {
   checkProviderConfig,
+  configEnvironmentVariable,
   configFromVariables,
+  providerConfigKeys,
+  providerConfigSchema,
   replacingConfigChanges,
   toConnectionOptions,
   vsphereSdkUrl,
+  type EnvironmentConfigKey,
 } from "../../provider/src/provider-config";
 import { UNKNOWN } from "../../provider/src/resources";
 
@@ -80,6 +84,50 @@ describe("provider configuration", () => {
       allowUnverifiedSsl: false,
     });
     expect(check.inputs).toEqual({});
+  });
+
+  it("gives the six connection settings one environment variable each, read and described, and the task bounds none", () => {
+    expect(
+      Object.fromEntries(providerConfigKeys.map((key) => [key, configEnvironmentVariable(key)])),
+    ).toEqual({
+      vsphereServer: "VSPHERE_SERVER",
+      user: "VSPHERE_USER",
+      password: "VSPHERE_PASSWORD",
+      allowUnverifiedSsl: "VSPHERE_ALLOW_UNVERIFIED_SSL",
+      thumbprint: "VSPHERE_THUMBPRINT",
+      datacenter: "VSPHERE_DATACENTER",
+      maxTasksInFlight: undefined,
+      maxTasksInFlightPerHost: undefined,
+    });
+    const fromEnvironment: Readonly<Record<EnvironmentConfigKey, string>> = {
+      vsphereServer: "vc.env",
+      user: "env-user",
+      password: "env-password",
+      allowUnverifiedSsl: "true",
+      thumbprint: "ab".repeat(32),
+      datacenter: "DC7",
+    };
+    const env = Object.fromEntries(
+      (Object.keys(fromEnvironment) as EnvironmentConfigKey[]).map((key) => [
+        configEnvironmentVariable(key),
+        fromEnvironment[key],
+      ]),
+    );
+    expect(checkProviderConfig({}, env)).toEqual({
+      config: { ...fromEnvironment, allowUnverifiedSsl: true },
+      inputs: {},
+      failures: [],
+    });
+    for (const key of providerConfigKeys) {
+      const variable = configEnvironmentVariable(key);
+      const { description } = providerConfigSchema[key];
+      if (variable) {
+        const sentence = ` Can also be set with the \`${variable}\` environment variable.`;
+        expect(description.slice(-sentence.length)).toBe(sentence);
+      } else {
+        expect(description).not.toMatch(/environment|VSPHERE_/);
+      }
+    }
   });
 
   it("reads VSPHERE_THUMBPRINT and VSPHERE_DATACENTER as `bonneville docker-api` does", () => {

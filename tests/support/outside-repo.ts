@@ -1,6 +1,7 @@
 /**
  * A fresh directory outside the repository, for tests that must not find the repository's
- * node_modules by walking up (an unpacked plugin tarball, a project installing the packed SDK).
+ * node_modules by walking up (an unpacked plugin tarball, a project installing the packed SDK, a
+ * project without @bonneville/provider).
  * `make test` points TMPDIR into build/tmp, inside the repository, so this falls back to the
  * system's /tmp then; the caller removes the directory when done.
  */

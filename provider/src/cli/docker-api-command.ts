@@ -8,7 +8,12 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { checkProviderConfig, toConnectionOptions } from "../provider-config";
+import {
+  checkProviderConfig,
+  providerConfigEnvironment,
+  toConnectionOptions,
+  type EnvironmentConfigKey,
+} from "../provider-config";
 import type { CheckFailure } from "../resources/resource";
 import { BonnevilleError } from "../resources/errors";
 import { VSphereClient } from "../vsphere";
@@ -21,6 +26,38 @@ import {
   type TlsFiles,
 } from "../docker-api";
 import { describeFlags, parseFlags, UsageError, type FlagSpec } from "./flags";
+
+/**
+ * The provider settings the command takes as flags. Each flag defaults from the setting's environment
+ * variable (provider-config.ts names them), so the command reads the same variables as the plugin;
+ * the password is read from its variable only, by checkProviderConfig.
+ */
+const connectionFlags: readonly (Omit<FlagSpec, "env"> & { readonly key: EnvironmentConfigKey })[] = [
+  {
+    key: "vsphereServer",
+    name: "vsphere-server",
+    value: "HOST",
+    description: "vCenter: host, host:port or https URL.",
+  },
+  { key: "user", name: "user", value: "NAME", description: "vCenter user." },
+  {
+    key: "allowUnverifiedSsl",
+    name: "allow-unverified-ssl",
+    description: "Accept any vCenter certificate (labs only).",
+  },
+  {
+    key: "thumbprint",
+    name: "thumbprint",
+    value: "SHA256",
+    description: "Accept exactly the vCenter certificate with this SHA-256 fingerprint.",
+  },
+  {
+    key: "datacenter",
+    name: "datacenter",
+    value: "NAME",
+    description: "The datacenter, when vCenter has more than one.",
+  },
+];
 
 const flags: readonly FlagSpec[] = [
   {
@@ -66,30 +103,7 @@ const flags: readonly FlagSpec[] = [
     description:
       "Longest wait at start for vCenter to answer (log in, read the host and the parent), 1..300. Default 30.",
   },
-  {
-    name: "vsphere-server",
-    value: "HOST",
-    description: "vCenter: host, host:port or https URL.",
-    env: "VSPHERE_SERVER",
-  },
-  { name: "user", value: "NAME", description: "vCenter user.", env: "VSPHERE_USER" },
-  {
-    name: "allow-unverified-ssl",
-    description: "Accept any vCenter certificate (labs only).",
-    env: "VSPHERE_ALLOW_UNVERIFIED_SSL",
-  },
-  {
-    name: "thumbprint",
-    value: "SHA256",
-    description: "Accept exactly the vCenter certificate with this SHA-256 fingerprint.",
-    env: "VSPHERE_THUMBPRINT",
-  },
-  {
-    name: "datacenter",
-    value: "NAME",
-    description: "The datacenter, when vCenter has more than one.",
-    env: "VSPHERE_DATACENTER",
-  },
+  ...connectionFlags.map(({ key, ...flag }): FlagSpec => ({ ...flag, env: providerConfigEnvironment[key] })),
   { name: "help", description: "Show this help." },
 ];
 
@@ -98,7 +112,7 @@ export const dockerApiUsage = `Usage: bonneville docker-api --host-id ID --paren
 
 Serves the Docker Engine API for a ContainerHost: every container is a VM instant-cloned from the
 ParentTemplate, made by the same code as a Pulumi ContainerVM. The vCenter password comes from the
-VSPHERE_PASSWORD environment variable only (never a flag).
+${providerConfigEnvironment.password} environment variable only (never a flag).
 
 Flags:
 ${describeFlags(flags)}
@@ -167,7 +181,7 @@ export async function runDockerApi(args: readonly string[], io: CommandIo): Prom
     }
     if (opened.kind === "timeout") {
       io.stderr(
-        `bonneville docker-api: vCenter at ${client.url.host} did not answer within ${setup.connectTimeoutSeconds} s (${opened.waitingFor}); check VSPHERE_SERVER and that vCenter is up, or raise --connect-timeout\n`,
+        `bonneville docker-api: vCenter at ${client.url.host} did not answer within ${setup.connectTimeoutSeconds} s (${opened.waitingFor}); check ${providerConfigEnvironment.vsphereServer} and that vCenter is up, or raise --connect-timeout\n`,
       );
       return 1;
     }
@@ -315,15 +329,10 @@ function checkSetup(parsed: ReturnType<typeof parseFlags>, env: NodeJS.ProcessEn
     throw new UsageError(`--connect-timeout ${connectText}: expected whole seconds from 1 to 300`);
   }
   const news: Record<string, unknown> = {};
-  const fromFlag = (key: string, flag: string) => {
-    const value = parsed.get(flag);
-    if (value !== undefined) news[key] = value;
-  };
-  fromFlag("vsphereServer", "vsphere-server");
-  fromFlag("user", "user");
-  fromFlag("allowUnverifiedSsl", "allow-unverified-ssl");
-  fromFlag("thumbprint", "thumbprint");
-  fromFlag("datacenter", "datacenter");
+  for (const flag of connectionFlags) {
+    const value = parsed.get(flag.name);
+    if (value !== undefined) news[flag.key] = value;
+  }
   const check = checkProviderConfig(news, env);
   if (!check.config) {
     throw new UsageError(check.failures.map(describeConfigFailure).join("\n"));
@@ -341,13 +350,12 @@ function checkSetup(parsed: ReturnType<typeof parseFlags>, env: NodeJS.ProcessEn
   };
 }
 
-const configSources: Record<string, string> = {
-  vsphereServer: "--vsphere-server or VSPHERE_SERVER",
-  user: "--user or VSPHERE_USER",
-  password: "VSPHERE_PASSWORD",
-  allowUnverifiedSsl: "--allow-unverified-ssl or VSPHERE_ALLOW_UNVERIFIED_SSL",
-  thumbprint: "--thumbprint or VSPHERE_THUMBPRINT",
-  datacenter: "--datacenter or VSPHERE_DATACENTER",
+/** Where the command takes each setting from, for its messages: `--user or VSPHERE_USER`. */
+const configSources: Readonly<Record<string, string>> = {
+  ...Object.fromEntries(
+    connectionFlags.map((flag) => [flag.key, `--${flag.name} or ${providerConfigEnvironment[flag.key]}`]),
+  ),
+  password: providerConfigEnvironment.password,
 };
 
 /** A provider-config failure in the command's words (flags and environment variables, not `pulumi config`). */

@@ -37,8 +37,6 @@ export interface PropertySchema {
   readonly enum?: readonly string[];
   /** The value the provider uses when the input is omitted. */
   readonly default?: unknown;
-  /** Default taken from environment variables, in order. */
-  readonly defaultFromEnv?: readonly string[];
   /** Always a secret in state and outputs. */
   readonly secret?: boolean;
   /** A change replaces the resource. */
