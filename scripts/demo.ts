@@ -102,8 +102,9 @@ the inventory is as it started. Exits 1 when a container failed to start, with t
                           mock runtime with the real plugin doing the work
   --count N               how many containers (the program's \`count\`; default 6)
   --config key=value      the program's configuration: ${PROGRAM_CONFIG_KEYS.join(", ")};
-                          and provider settings: bonneville:datacenter (the connection settings
-                          bonneville:${DEMO_PROVIDER_KEYS.join(", bonneville:")} are the demo's own)
+                          and the provider's settings as bonneville:<key> (all but the connection
+                          settings bonneville:${DEMO_PROVIDER_KEYS.join(", bonneville:")}, which are
+                          the demo's own)
   --keep                  leave the pool and the embedded vSphere running, and print how to reach
                           it with \`bonneville docker-api\` and docker; stop it with --stop
   --netns                 run the pool on namespace-backed VMs with the real guest agent and DHCP

@@ -4,7 +4,7 @@
  * errors, initialisation failures that keep the VM's ID, a host that refuses to
  * be deleted while it holds VMs, and import from an ID alone.
  */
-import { Sim, type SimInventory } from "../support/sim";
+import { insecureFetch, Sim, type SimInventory } from "../support/sim";
 import {
   FakeEngine,
   output,
@@ -134,6 +134,57 @@ describe("the guest agent's status", () => {
 });
 
 describe("initialisation failures", () => {
+  it("a parent whose agent reports why it cannot get ready fails with the agent's words", async () => {
+    const slow = await Sim.start({ BONNEVILLE_SIM_READY_MS: "600000" });
+    try {
+      const stack = new Stack({
+        plugin: () => startPlugin(),
+        config: {
+          vsphereServer: slow.url,
+          user: slow.user,
+          password: secret(slow.password),
+          thumbprint: slow.thumbprint,
+        },
+      });
+      const host = resource(HOST, "h", { name: "refusing", cluster: "DC0_C0", bridgeSwitch: "DVS0" });
+      const parent = resource(PARENT, "p", {
+        name: "refusing-parent",
+        source: "bonneville-source",
+        resourcePoolId: output(host, "resourcePoolId"),
+        readyTimeoutSeconds: 5,
+      });
+      const up = stack.up([host, parent]).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      // The parent's guest says why it cannot warm up, as the agent does (guest contract: error).
+      let said = false;
+      for (let i = 0; i < 100 && !said; i++) {
+        const vm = (await slow.inventory()).virtualMachines.find((v) => v.name === "refusing-parent");
+        if (vm?.powerState === "poweredOn") {
+          const reply = await insecureFetch(`${slow.controlUrl}/guest/rpc`, "POST", {
+            vm: vm.id,
+            command:
+              "info-set guestinfo.bonneville.error no container runtime found (nerdctl, podman, docker)",
+          });
+          said = reply.status === 200 && (JSON.parse(reply.body) as { ok: boolean }).ok;
+        }
+        if (!said) await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(said).toBe(true);
+      const failure = ((await up) as ProviderRpcError).initFailure!;
+      expect(failure.reasons.join(" ")).toContain(
+        "did not signal guestinfo.bonneville.ready=true within readyTimeoutSeconds (5 s)",
+      );
+      expect(failure.reasons.join(" ")).toContain(
+        "; its agent reports: no container runtime found (nerdctl, podman, docker)",
+      );
+      await stack.destroy();
+    } finally {
+      await slow.stop();
+    }
+  });
+
   it("a parent that never signals ready fails after readyTimeoutSeconds with its ID, and destroy removes it", async () => {
     const slow = await Sim.start({ BONNEVILLE_SIM_READY_MS: "600000" });
     try {

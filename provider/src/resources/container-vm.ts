@@ -1,6 +1,6 @@
 /**
  * ContainerVM: one container, one VM, made by one InstantClone_Task from a
- * running ParentTemplate. The clone spec carries the name, the location (with
+ * powered-on (frozen or running) ParentTemplate. The clone spec carries the name, the location (with
  * NIC backing edits to the wanted port groups) and the container spec as
  * guestinfo option values; the guest agent starts the container. Containers
  * are immutable: image, command, env, parent and networks replace the VM;
@@ -100,7 +100,7 @@ export interface ContainerVMInputs {
 
 const schema: ResourceSchema = {
   description:
-    "A container that is its own VM: forked from a running ParentTemplate by one InstantClone_Task, sharing its parent's memory and disk copy-on-write. The container spec travels to the guest agent as `guestinfo.bonneville.*` values (docs/guest-contract.md), which are readable inside the guest and by vCenter users with read access to the VM. Image, command, env, parent and networks replace the VM; name, labels and power state update in place.",
+    "A container that is its own VM: forked from a ParentTemplate (frozen by default, or running) by one InstantClone_Task, sharing its parent's memory and disk copy-on-write. The container spec travels to the guest agent as `guestinfo.bonneville.*` values (docs/guest-contract.md), which are readable inside the guest and by vCenter users with read access to the VM. Image, command, env, parent and networks replace the VM; name, labels and power state update in place.",
   inputProperties: {
     name: {
       type: "string",
@@ -111,7 +111,7 @@ const schema: ResourceSchema = {
       reference: { types: objectKinds.virtualMachine, kind: "vm" },
       type: "string",
       description:
-        "The running ParentTemplate to fork (its `vmId`, or a VM path or ID). Changing it replaces the VM.",
+        "The ParentTemplate to fork, powered on and frozen or running (its `vmId`, or a VM path or ID). Changing it replaces the VM.",
       replaceOnChanges: true,
     },
     image: {

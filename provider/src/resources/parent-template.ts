@@ -506,11 +506,15 @@ async function waitUntilReady(
     );
   } catch (error) {
     if (error instanceof PropertyWaitTimeoutError) {
-      const ready = guestValue(extraConfigOf(last["config.extraConfig"]), READY_KEY) === "true";
+      const extraConfig = extraConfigOf(last["config.extraConfig"]);
+      const ready = guestValue(extraConfig, READY_KEY) === "true";
+      // An agent that could not warm up or freeze says why in guestinfo.bonneville.error.
+      const agentError = guestValue(extraConfig, contractKeys.error);
+      const reported = agentError ? `; its agent reports: ${agentError}` : "";
       throw new WaitTimeoutError(
         ready && freeze
-          ? `parent ${name} (${vm.id}) signalled ${READY_KEY}=true but vSphere did not show it frozen (runtime.instantCloneFrozen) within readyTimeoutSeconds (${timeoutSeconds} s): its agent must run \`vmware-rpctool "instantclone.freeze"\` (guest contract version 2), or set freeze: false for a template that cannot freeze`
-          : `parent ${name} (${vm.id}) did not signal ${READY_KEY}=true within readyTimeoutSeconds (${timeoutSeconds} s): check that its guest runs the Bonneville agent and VMware Tools (guest/README.md)`,
+          ? `parent ${name} (${vm.id}) signalled ${READY_KEY}=true but vSphere did not show it frozen (runtime.instantCloneFrozen) within readyTimeoutSeconds (${timeoutSeconds} s): its agent must run \`vmware-rpctool "instantclone.freeze"\` (guest contract version 2), or set freeze: false for a template that cannot freeze${reported}`
+          : `parent ${name} (${vm.id}) did not signal ${READY_KEY}=true within readyTimeoutSeconds (${timeoutSeconds} s): check that its guest runs the Bonneville agent and VMware Tools (guest/README.md)${reported}`,
         { cause: error },
       );
     }

@@ -8,11 +8,11 @@ import { MissingRequiredPropertyError } from "./errors";
 import { withPackageDefaults, type ExistingResourceOptions } from "./package-defaults";
 
 /**
- * A container that is its own VM: forked from a running ParentTemplate by one InstantClone_Task,
- * sharing its parent's memory and disk copy-on-write. The container spec travels to the guest agent
- * as `guestinfo.bonneville.*` values (docs/guest-contract.md), which are readable inside the guest
- * and by vCenter users with read access to the VM. Image, command, env, parent and networks replace
- * the VM; name, labels and power state update in place.
+ * A container that is its own VM: forked from a ParentTemplate (frozen by default, or running) by
+ * one InstantClone_Task, sharing its parent's memory and disk copy-on-write. The container spec
+ * travels to the guest agent as `guestinfo.bonneville.*` values (docs/guest-contract.md), which are
+ * readable inside the guest and by vCenter users with read access to the VM. Image, command, env,
+ * parent and networks replace the VM; name, labels and power state update in place.
  */
 export class ContainerVM extends pulumi.CustomResource {
   /** The type token of this resource. */
@@ -45,8 +45,8 @@ export class ContainerVM extends pulumi.CustomResource {
    */
   declare readonly name: pulumi.Output<string>;
   /**
-   * The running ParentTemplate to fork (its `vmId`, or a VM path or ID). Changing it replaces the
-   * VM.
+   * The ParentTemplate to fork, powered on and frozen or running (its `vmId`, or a VM path or ID).
+   * Changing it replaces the VM.
    */
   declare readonly parentId: pulumi.Output<string>;
   /**
@@ -169,7 +169,7 @@ export class ContainerVM extends pulumi.CustomResource {
             ContainerVM.__pulumiType,
             name,
             "parentId",
-            "string: The running ParentTemplate to fork (its `vmId`, or a VM path or ID).",
+            "string: The ParentTemplate to fork, powered on and frozen or running (its `vmId`, or a VM path or ID).",
           );
         }
         if (args?.image === undefined) {
@@ -218,8 +218,8 @@ export interface ContainerVMArgs {
    */
   readonly name?: pulumi.Input<string>;
   /**
-   * The running ParentTemplate to fork (its `vmId`, or a VM path or ID). Changing it replaces the
-   * VM.
+   * The ParentTemplate to fork, powered on and frozen or running (its `vmId`, or a VM path or ID).
+   * Changing it replaces the VM.
    */
   readonly parentId: pulumi.Input<string>;
   /**
@@ -276,8 +276,8 @@ export interface ContainerVMState {
    */
   readonly name?: pulumi.Input<string>;
   /**
-   * The running ParentTemplate to fork (its `vmId`, or a VM path or ID). Changing it replaces the
-   * VM.
+   * The ParentTemplate to fork, powered on and frozen or running (its `vmId`, or a VM path or ID).
+   * Changing it replaces the VM.
    */
   readonly parentId?: pulumi.Input<string>;
   /**
