@@ -1017,6 +1017,31 @@ func TestAnInjectedFaultOnANonTaskMethodIsASOAPFault(t *testing.T) {
 	wantFault(t, "CurrentTime with an injected fault", err, "HostCommunication")
 }
 
+func TestAFaultHitByACallWithoutASessionIsAnsweredNotAuthenticatedAndNotCountedAsInjected(t *testing.T) {
+	c := login(t)
+	ctx := testContext(t)
+	resetStats(t)
+	injectFault(t, faultRule{"method": "CurrentTime", "fault": "HostCommunication"})
+	var out map[string]int
+	if code := control(t, http.MethodPost, "/bonneville/sessions/expire", nil, &out); code != http.StatusOK || out["expired"] < 1 {
+		t.Fatalf("POST /bonneville/sessions/expire: status %d %v", code, out)
+	}
+	_, err := methods.GetCurrentTime(ctx, c.Client)
+	wantFault(t, "a faulted call with an expired session", err, "NotAuthenticated")
+	if s := getStats(t); s.Calls["CurrentTime"] != 1 || s.Injected["CurrentTime"] != 0 {
+		t.Fatalf("want 1 CurrentTime call and 0 injected, got %d and %d", s.Calls["CurrentTime"], s.Injected["CurrentTime"])
+	}
+
+	if err := c.Login(ctx, url.UserPassword(testUser, testPassword)); err != nil {
+		t.Fatalf("log in again: %v", err)
+	}
+	_, err = methods.GetCurrentTime(ctx, c.Client)
+	wantFault(t, "the faulted call sent again after logging in", err, "HostCommunication")
+	if s := getStats(t); s.Calls["CurrentTime"] != 2 || s.Injected["CurrentTime"] != 1 {
+		t.Fatalf("want 2 CurrentTime calls and 1 injected, got %d and %d", s.Calls["CurrentTime"], s.Injected["CurrentTime"])
+	}
+}
+
 func TestAFaultRuleCountCapsItsHitsAndRateZeroNeverHits(t *testing.T) {
 	c := login(t)
 	inv := loadInventory(t, c)

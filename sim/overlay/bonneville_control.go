@@ -144,12 +144,14 @@ func (f *bonnevilleFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if hj, ok := w.(http.Hijacker); ok {
 			if conn, _, err := hj.Hijack(); err == nil {
 				_ = conn.Close()
+				f.delivered(method)
 				return
 			}
 		}
 	}
 	if hit && rule.Fault != "" && f.authenticated(r) {
 		if f.answerFault(w, method, rule.Fault, body) {
+			f.delivered(method)
 			return
 		}
 	}
@@ -224,8 +226,17 @@ func (f *bonnevilleFront) decide(method string) (*BonnevilleFaultRule, bool) {
 		return rule, false
 	}
 	rule.hits++
-	f.injected[method]++
 	return rule, true
+}
+
+// delivered counts a fault (or dropped connection) the caller actually met. A hit on a call
+// without a valid session is not one: that call is answered NotAuthenticated instead, as vCenter
+// checks the session first, and the client sends it again once logged in. Counting only what was
+// delivered lets a test demand that every injected fault surfaces.
+func (f *bonnevilleFront) delivered(method string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.injected[method]++
 }
 
 func (f *bonnevilleFront) authenticated(r *http.Request) bool {

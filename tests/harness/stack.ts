@@ -188,6 +188,13 @@ export interface StackOptions {
   readonly parallel?: number;
 }
 
+/** A resource step that failed, with its error (the engine prints each as an error on that resource). */
+export interface StepFailure {
+  readonly name: string;
+  readonly urn: string;
+  readonly error: unknown;
+}
+
 /** Options of one `up` or `preview`. */
 export interface DeployOptions {
   /** `--replace <urn>`: logical names of resources to replace whatever their Diff says. */
@@ -209,6 +216,13 @@ export class Stack {
   readonly pluginStderr: string[] = [];
   /** How each plugin's close went (Cancel acknowledged, exit code), in command order. */
   readonly closeReports: CloseReport[] = [];
+  /**
+   * Every resource step of the latest command that failed, in the order they failed. A failed step
+   * stops further steps from starting, but steps already running finish, and each failure is
+   * reported on its own resource (step_executor.go: executeChain, cancelDueToError; the step's
+   * error is recorded by OnResourceStepPost). The command itself fails with the first of them.
+   */
+  readonly failedSteps: StepFailure[] = [];
 
   constructor(private readonly options: StackOptions) {
     this.config = options.config ?? {};
@@ -308,6 +322,7 @@ export class Stack {
     preview: boolean,
     body: (rpc: ProviderRpc, ctx: CommandContext) => Promise<void>,
   ): Promise<CommandResult> {
+    this.failedSteps.splice(0);
     const plugin = await this.options.plugin();
     const ctx = new CommandContext();
     try {
@@ -419,6 +434,13 @@ export class Stack {
             ctx.timeline.push(`start:${declaration.name}`);
             try {
               await this.step(rpc, ctx, declaration, preview, options);
+            } catch (error) {
+              this.failedSteps.push({
+                name: declaration.name,
+                urn: this.urn(declaration.type, declaration.name),
+                error,
+              });
+              throw error;
             } finally {
               ctx.timeline.push(`end:${declaration.name}`);
             }
@@ -803,7 +825,17 @@ export class Stack {
   private async deletePending(rpc: ProviderRpc, ctx: CommandContext): Promise<void> {
     while (this.pendingDeletes.length > 0) {
       const entry = this.pendingDeletes[this.pendingDeletes.length - 1]!;
-      await rpc.delete({ urn: entry.urn, id: entry.id, properties: entry.outputs, oldInputs: entry.inputs });
+      try {
+        await rpc.delete({
+          urn: entry.urn,
+          id: entry.id,
+          properties: entry.outputs,
+          oldInputs: entry.inputs,
+        });
+      } catch (error) {
+        this.failedSteps.push({ name: entry.name, urn: entry.urn, error });
+        throw error;
+      }
       this.pendingDeletes.pop();
       ctx.steps.push({ name: entry.name, urn: entry.urn, op: "delete" });
     }
@@ -823,7 +855,12 @@ export class Stack {
     for (const antichain of this.deletionAntichains(entries)) {
       const results = await Promise.allSettled(
         antichain.map(async (entry) => {
-          await this.deleteEntry(rpc, entry, undefined, deleting);
+          try {
+            await this.deleteEntry(rpc, entry, undefined, deleting);
+          } catch (error) {
+            this.failedSteps.push({ name: entry.name, urn: entry.urn, error });
+            throw error;
+          }
           ctx.steps.push({ name: entry.name, urn: entry.urn, op: "delete" });
         }),
       );

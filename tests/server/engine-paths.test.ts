@@ -297,6 +297,28 @@ describe("per resource (step_generator.go)", () => {
     const order = destroyed.steps.map((s) => s.name);
     expect(order.indexOf("child")).toBeLessThan(order.indexOf("a"));
   });
+
+  it("lets steps already running finish after one fails, reports each failed step, and starts no dependent (step_executor.go executeChain)", async () => {
+    const { stack } = setup();
+    const a = resource(MEMORY_TOKEN, "a", { name: "a", failInit: true });
+    const b = resource(MEMORY_TOKEN, "b", { name: "b", createDelayMs: 150, failInit: true });
+    const c = resource(MEMORY_TOKEN, "c", { name: "c", createDelayMs: 150 });
+    const child = resource(MEMORY_TOKEN, "child", { name: "d", parentId: output(a, "objectId") });
+    const error = await stack.up([child, a, b, c]).catch((e: unknown) => e);
+    expect(stack.failedSteps.map((f) => f.name)).toEqual(["a", "b"]);
+    expect(stack.failedSteps.map((f) => (f.error as Error).message)).toEqual([
+      expect.stringMatching(/did not become ready: readiness probe failed/),
+      expect.stringMatching(/did not become ready: readiness probe failed/),
+    ]);
+    expect(error).toBe(stack.failedSteps[0]!.error);
+    expect([...stack.state.values()].map((e) => [e.name, e.initErrors?.length ?? 0])).toEqual([
+      ["a", 1],
+      ["b", 1],
+      ["c", 0],
+    ]);
+    await stack.up([a, b, c].map((r) => resource(MEMORY_TOKEN, r.name, { name: r.name })));
+    expect(stack.failedSteps).toEqual([]);
+  });
 });
 
 describe("names (resources/common.ts, over the engine's paths)", () => {
