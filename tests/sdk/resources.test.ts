@@ -135,7 +135,7 @@ describe("the SDK's resource classes", () => {
     expect(missing).toThrow(MissingRequiredPropertyError);
     expect(missing).toThrow(
       'bonneville:index:ContainerVM "broken": missing required property "parentId" ' +
-        "(string: The running ParentTemplate to fork (its `vmId`, or a VM path or ID).)",
+        "(string: The ParentTemplate to fork, powered on and frozen or running (its `vmId`, or a VM path or ID).)",
     );
     expect(() => new ContainerHost("no-switch", { cluster: "DC0_C0" } as never)).toThrow(
       'bonneville:index:ContainerHost "no-switch": missing required property "bridgeSwitch"',
