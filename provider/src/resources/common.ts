@@ -433,6 +433,19 @@ export function seconds(ms: number): number {
   return Math.round(ms) / 1000;
 }
 
+/**
+ * The vSphere name a create-before-delete replacement holds while the object it replaces still has
+ * the fixed name `fixed`: `<fixed>-r<7 hex digits>`, `fixed` shortened to keep within `maxLength`.
+ * The digits are a digest of the URN and the replaced object's ID, so a create retried after an
+ * interruption and the delete of the replaced object (in this process or a later one) compute the
+ * same name.
+ */
+export function temporaryName(fixed: string, urn: string, replacedId: string, maxLength: number): string {
+  const digits = createHash("sha256").update(urn).update("\0").update(replacedId).digest("hex").slice(0, 7);
+  const suffix = `-r${digits}`;
+  return `${fixed.slice(0, maxLength - suffix.length)}${suffix}`;
+}
+
 /** Replaces characters a vSphere or container name may not hold with `-`. */
 export function cleanName(name: string, pattern: RegExp): string {
   const cleaned = name.replace(pattern, "-").replace(/^[^A-Za-z0-9]+/, "");
