@@ -154,17 +154,15 @@ it("a parent replaced because its provider was replaced is never taken over from
   expect((await lab.sim.inventory()).virtualMachines.some((v) => v.id === old.id)).toBe(false);
   expect(await account(lab)).toEqual({ orphaned: [], missing: [] });
 
-  // With a name of its own the replacement is cloned anew beside the old parent, which is then deleted.
-  const replaced = await stack.up([parent("shared-parent-2")]);
-  expect(replaced.steps.map((s) => [s.name, s.op])).toEqual([
-    ["shared-parent", "replace"],
-    ["shared-parent", "delete"],
-  ]);
-  const newId = stack.get("shared-parent")!.id;
-  expect(newId).not.toBe(fresh.id);
+  // A name of its own renames the parent in place: no replacement, no clone.
+  const renamed = await stack.up([parent("shared-parent-2")]);
+  expect(renamed.steps.map((s) => [s.name, s.op])).toEqual([["shared-parent", "update"]]);
+  expect(stack.get("shared-parent")!.id).toBe(fresh.id);
   const vms = (await lab.sim.inventory()).virtualMachines;
-  expect(vms.some((v) => v.id === fresh.id)).toBe(false);
-  expect(vms.find((v) => v.id === newId)).toMatchObject({ name: "shared-parent-2", powerState: "poweredOn" });
+  expect(vms.find((v) => v.id === fresh.id)).toMatchObject({
+    name: "shared-parent-2",
+    powerState: "poweredOn",
+  });
   expect(await account(lab)).toEqual({ orphaned: [], missing: [] });
 
   await stack.destroy();
@@ -291,4 +289,51 @@ describe("a replacement that keeps its fixed name, run create-before-delete (del
     await stack.destroy();
     expect(await account(lab)).toEqual({ orphaned: [], missing: [] });
   });
+});
+
+it("a ParentTemplate replacement that keeps its fixed name, run create-before-delete, is renamed to it once the old parent is deleted", async () => {
+  const stack = lab.stack();
+  const { host } = base("pkeep");
+  const parent = (numCpus: number) =>
+    resource(
+      PARENT,
+      "pkeep-parent",
+      {
+        name: "pkeep-parent-0",
+        source: "bonneville-source",
+        resourcePoolId: output(host, "resourcePoolId"),
+        folderId: output(host, "folderId"),
+        host: "DC0_C0/DC0_C0_H0",
+        networks: [networkOf(host, "bridge")],
+        numCpus,
+      },
+      { deleteBeforeReplace: false },
+    );
+  await stack.up([host, parent(1)]);
+  const oldId = stack.get("pkeep-parent")!.id;
+  const urn = stack.urn(PARENT, "pkeep-parent");
+
+  const result = await stack.up([host, parent(2)]);
+  expect(result.steps.find((s) => s.name === "pkeep-parent")).toMatchObject({
+    op: "replace",
+    deleteBeforeReplace: false,
+  });
+  const newId = stack.get("pkeep-parent")!.id;
+  expect(newId).not.toBe(oldId);
+  expect(stack.outputs("pkeep-parent")).toMatchObject({ name: "pkeep-parent-0" });
+  const vms = (await lab.sim.inventory()).virtualMachines.filter(
+    (v) => v.extraConfig["bonneville.urn"] === urn,
+  );
+  expect(vms.map((v) => ({ id: v.id, name: v.name }))).toEqual([{ id: newId, name: "pkeep-parent-0" }]);
+  await lab.engine.waitFor(
+    (m) =>
+      m.urn === urn && m.message.startsWith(`${oldId} is deleted: renaming its replacement pkeep-parent-0-r`),
+  );
+  expect(await account(lab)).toEqual({ orphaned: [], missing: [] });
+
+  // Nothing is left to settle.
+  const again = await stack.up([host, parent(2)]);
+  expect(again.steps.map((s) => s.op)).toEqual(["same", "same"]);
+  await stack.destroy();
+  expect(await account(lab)).toEqual({ orphaned: [], missing: [] });
 });

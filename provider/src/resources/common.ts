@@ -8,12 +8,13 @@ import {
   untilAborted,
   NotFoundError,
   VirtualMachine,
+  MoRef,
   type InventoryKind,
-  type MoRef,
   type VSphereClient,
 } from "../vsphere";
 import { vsphereSdkUrl } from "../provider-config";
-import { ValidationError } from "./errors";
+import { BonnevilleError, ValidationError } from "./errors";
+import { vmNamedIn } from "./placement";
 import { specDigest } from "./guest-contract";
 import { InputChecker } from "./validation";
 import type {
@@ -444,6 +445,64 @@ export function temporaryName(fixed: string, urn: string, replacedId: string, ma
   const digits = createHash("sha256").update(urn).update("\0").update(replacedId).digest("hex").slice(0, 7);
   const suffix = `-r${digits}`;
   return `${fixed.slice(0, maxLength - suffix.length)}${suffix}`;
+}
+
+/**
+ * The vSphere name of the replacement of the VM `replacedId`: {@link temporaryName} when that VM
+ * still holds `fixedName` in the folder the replacement goes to (vSphere names are unique per
+ * folder), else `fixedName` itself.
+ */
+export async function replacementVmName(
+  client: VSphereClient,
+  urn: string,
+  fixedName: string,
+  replacedId: string,
+  folder: MoRef | undefined,
+  maxLength: number,
+): Promise<string> {
+  const old = await new VirtualMachine(client, new MoRef("VirtualMachine", replacedId)).read([
+    "name",
+    "parent",
+  ]);
+  if (!old || old.name !== fixedName) return fixedName;
+  if (folder && old.parent instanceof MoRef && !folder.equals(old.parent)) return fixedName;
+  return temporaryName(fixedName, urn, replacedId, maxLength);
+}
+
+/**
+ * After the VM `replacedId` named `fixedName` is gone: the VM made to replace it under
+ * {@link temporaryName} (by this process's create, or by an earlier process that stopped before
+ * this delete) takes the fixed name.
+ */
+export async function renameReplacement(
+  ctx: OperationContext,
+  client: VSphereClient,
+  replacedId: string,
+  fixedName: string,
+  folders: readonly MoRef[],
+  maxLength: number,
+): Promise<void> {
+  const temporary = temporaryName(fixedName, ctx.urn, replacedId, maxLength);
+  const found = await vmNamedIn(client, temporary, folders);
+  if (!found) return;
+  const replacement = new VirtualMachine(client, found.ref);
+  const p = await replacement.read(["config.extraConfig"]);
+  const extra = extraConfigOf(p?.["config.extraConfig"]);
+  if (!isManaged(extra) || extra.get(URN_KEY) !== ctx.urn) return;
+  ctx.progress(
+    `${replacedId} is deleted: renaming its replacement ${temporary} (${found.ref.value}) to ${fixedName}`,
+  );
+  try {
+    await replacement.rename(fixedName, { signal: ctx.signal });
+  } catch (error) {
+    if (isVimFault(error, "DuplicateName")) {
+      throw new BonnevilleError(
+        `${replacedId} is deleted, but its replacement ${temporary} (${found.ref.value}) cannot take the name ${fixedName}: another VM in its folder now has it; rename or remove that VM, then run up again`,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
 }
 
 /** Replaces characters a vSphere or container name may not hold with `-`. */

@@ -41,8 +41,9 @@ import {
   startCheck,
   ROLE_KEY,
   seconds,
+  renameReplacement,
+  replacementVmName,
   SPEC_DIGEST_KEY,
-  temporaryName,
   URN_KEY,
   wasMadeFor,
   withDefaults,
@@ -399,7 +400,7 @@ async function create(
   // A replacement made while the VM it replaces still holds the fixed name in the same folder is
   // made under a temporary name; the delete of that VM renames it (deleteVm).
   const name = options.replacing
-    ? await replacementName(ctx, client, fixedName, options.replacing.id, folder)
+    ? await replacementVmName(client, ctx.urn, fixedName, options.replacing.id, folder, NAME_MAX_LENGTH)
     : fixedName;
   const inputs = name === fixedName ? given : { ...given, name };
   const answer = (result: { id: string; outputs: PropertyMap }) => {
@@ -481,27 +482,6 @@ async function create(
   return answer(
     await finishCreate(ctx, vm, inputs, seconds(Date.now() - started), false, extraConfig, { folder, pool }),
   );
-}
-
-/**
- * The vSphere name of the replacement of `replacedId`: {@link temporaryName} when that VM still
- * holds `fixedName` in the folder the replacement goes to (vSphere names are unique per folder),
- * else `fixedName` itself.
- */
-async function replacementName(
-  ctx: OperationContext,
-  client: VSphereClient,
-  fixedName: string,
-  replacedId: string,
-  folder: MoRef | undefined,
-): Promise<string> {
-  const old = await new VirtualMachine(client, new MoRef("VirtualMachine", replacedId)).read([
-    "name",
-    "parent",
-  ]);
-  if (!old || old.name !== fixedName) return fixedName;
-  if (folder && old.parent instanceof MoRef && !folder.equals(old.parent)) return fixedName;
-  return temporaryName(fixedName, ctx.urn, replacedId, NAME_MAX_LENGTH);
 }
 
 async function adoptable(
@@ -837,42 +817,7 @@ async function deleteVm(ctx: OperationContext, id: string, state: PropertyMap): 
   if (typeof state.name === "string") {
     const folders =
       p?.parent instanceof MoRef ? [p.parent] : await foldersOfGone(ctx, client, state).catch(() => []);
-    await renameReplacement(ctx, client, id, state.name, folders);
-  }
-}
-
-/**
- * After the VM `replacedId` named `fixedName` is gone: the VM made to replace it under
- * {@link temporaryName} (by this process's create, or by an earlier process that stopped before
- * this delete) takes the fixed name.
- */
-async function renameReplacement(
-  ctx: OperationContext,
-  client: VSphereClient,
-  replacedId: string,
-  fixedName: string,
-  folders: readonly MoRef[],
-): Promise<void> {
-  const temporary = temporaryName(fixedName, ctx.urn, replacedId, NAME_MAX_LENGTH);
-  const found = await vmNamedIn(client, temporary, folders);
-  if (!found) return;
-  const replacement = new VirtualMachine(client, found.ref);
-  const p = await replacement.read(["config.extraConfig"]);
-  const extra = extraConfigOf(p?.["config.extraConfig"]);
-  if (!isManaged(extra) || extra.get(URN_KEY) !== ctx.urn) return;
-  ctx.progress(
-    `${replacedId} is deleted: renaming its replacement ${temporary} (${found.ref.value}) to ${fixedName}`,
-  );
-  try {
-    await replacement.rename(fixedName, { signal: ctx.signal });
-  } catch (error) {
-    if (isVimFault(error, "DuplicateName")) {
-      throw new BonnevilleError(
-        `${replacedId} is deleted, but its replacement ${temporary} (${found.ref.value}) cannot take the name ${fixedName}: another VM in its folder now has it; rename or remove that VM, then run up again`,
-        { cause: error },
-      );
-    }
-    throw error;
+    await renameReplacement(ctx, client, id, state.name, folders, NAME_MAX_LENGTH);
   }
 }
 
