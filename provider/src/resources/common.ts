@@ -14,7 +14,6 @@ import {
 } from "../vsphere";
 import { vsphereSdkUrl } from "../provider-config";
 import { BonnevilleError, ValidationError } from "./errors";
-import { vmNamedIn } from "./placement";
 import { specDigest } from "./guest-contract";
 import { InputChecker } from "./validation";
 import type {
@@ -483,21 +482,25 @@ export async function renameReplacement(
   maxLength: number,
 ): Promise<void> {
   const temporary = temporaryName(fixedName, ctx.urn, replacedId, maxLength);
-  const found = await vmNamedIn(client, temporary, folders);
-  if (!found) return;
-  const replacement = new VirtualMachine(client, found.ref);
+  let found: MoRef | undefined;
+  for (const folder of folders) {
+    found = await client.find.childNamed(folder, temporary);
+    if (found) break;
+  }
+  if (found?.type !== "VirtualMachine") return;
+  const replacement = new VirtualMachine(client, found);
   const p = await replacement.read(["config.extraConfig"]);
   const extra = extraConfigOf(p?.["config.extraConfig"]);
   if (!isManaged(extra) || extra.get(URN_KEY) !== ctx.urn) return;
   ctx.progress(
-    `${replacedId} is deleted: renaming its replacement ${temporary} (${found.ref.value}) to ${fixedName}`,
+    `${replacedId} is deleted: renaming its replacement ${temporary} (${found.value}) to ${fixedName}`,
   );
   try {
     await replacement.rename(fixedName, { signal: ctx.signal });
   } catch (error) {
     if (isVimFault(error, "DuplicateName")) {
       throw new BonnevilleError(
-        `${replacedId} is deleted, but its replacement ${temporary} (${found.ref.value}) cannot take the name ${fixedName}: another VM in its folder now has it; rename or remove that VM, then run up again`,
+        `${replacedId} is deleted, but its replacement ${temporary} (${found.value}) cannot take the name ${fixedName}: another VM in its folder now has it; rename or remove that VM, then run up again`,
         { cause: error },
       );
     }
