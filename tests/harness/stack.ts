@@ -417,6 +417,9 @@ export class Stack {
     options: DeployOptions,
   ): Promise<void> {
     dependencyOrder(resources); // rejects cycles
+    // Replaced resources an earlier command left awaiting deletion are deleted first
+    // (deployment_executor.go, Execute: retirePendingDeletes before the program runs).
+    if (!preview) await this.deletePending(rpc, ctx);
     const declared = new Set(resources.map((r) => this.urn(r.type, r.name)));
     const limiter = new Limiter(this.options.parallel ?? Infinity);
     const steps = new Map<ResourceDeclaration, Promise<void>>();

@@ -11,7 +11,7 @@
  * saying so; the replacement must be made anew, never take over the VM it replaces.
  */
 import { output, resource, type ResourceDeclaration } from "../harness";
-import { account, base, container, failureOf, HOST, Lab, networkOf, PARENT, VM } from "./support";
+import { account, base, container, eventually, failureOf, HOST, Lab, networkOf, PARENT, VM } from "./support";
 
 let lab: Lab;
 
@@ -154,19 +154,186 @@ it("a parent replaced because its provider was replaced is never taken over from
   expect((await lab.sim.inventory()).virtualMachines.some((v) => v.id === old.id)).toBe(false);
   expect(await account(lab)).toEqual({ orphaned: [], missing: [] });
 
-  // With a name of its own the replacement is cloned anew beside the old parent, which is then deleted.
-  const replaced = await stack.up([parent("shared-parent-2")]);
-  expect(replaced.steps.map((s) => [s.name, s.op])).toEqual([
-    ["shared-parent", "replace"],
-    ["shared-parent", "delete"],
-  ]);
-  const newId = stack.get("shared-parent")!.id;
-  expect(newId).not.toBe(fresh.id);
+  // A name of its own renames the parent in place: no replacement, no clone.
+  const renamed = await stack.up([parent("shared-parent-2")]);
+  expect(renamed.steps.map((s) => [s.name, s.op])).toEqual([["shared-parent", "update"]]);
+  expect(stack.get("shared-parent")!.id).toBe(fresh.id);
   const vms = (await lab.sim.inventory()).virtualMachines;
-  expect(vms.some((v) => v.id === fresh.id)).toBe(false);
-  expect(vms.find((v) => v.id === newId)).toMatchObject({ name: "shared-parent-2", powerState: "poweredOn" });
+  expect(vms.find((v) => v.id === fresh.id)).toMatchObject({
+    name: "shared-parent-2",
+    powerState: "poweredOn",
+  });
   expect(await account(lab)).toEqual({ orphaned: [], missing: [] });
 
+  await stack.destroy();
+  expect(await account(lab)).toEqual({ orphaned: [], missing: [] });
+});
+
+describe("a replacement that keeps its fixed name, run create-before-delete (deleteBeforeReplace: false)", () => {
+  const fixed = (parent: ResourceDeclaration, image: string) =>
+    resource(
+      VM,
+      "kept",
+      { name: "kept-0", parentId: output(parent, "vmId"), image },
+      { deleteBeforeReplace: false },
+    );
+
+  it("is made under a temporary name beside the old VM, and takes the fixed name once the old VM is deleted", async () => {
+    const stack = lab.stack();
+    const { host, parent } = base("keep");
+    await stack.up([host, parent, fixed(parent, "nginx:1.27")]);
+    const oldId = stack.get("kept")!.id;
+
+    const result = await stack.up([host, parent, fixed(parent, "nginx:1.28")]);
+    const step = result.steps.find((s) => s.name === "kept")!;
+    expect(step).toMatchObject({ op: "replace", deleteBeforeReplace: false });
+    expect(step.diff).toMatchObject({ deleteBeforeReplace: true });
+    const newId = stack.get("kept")!.id;
+    expect(newId).not.toBe(oldId);
+    expect(stack.outputs("kept")).toMatchObject({ name: "kept-0" });
+    const urn = stack.urn(VM, "kept");
+    const vms = (await lab.sim.inventory()).virtualMachines.filter(
+      (v) => v.extraConfig["bonneville.urn"] === urn,
+    );
+    expect(vms.map((v) => ({ id: v.id, name: v.name }))).toEqual([{ id: newId, name: "kept-0" }]);
+    expect(vms[0]!.extraConfig["guestinfo.bonneville.image"]).toBe("nginx:1.28");
+    await lab.engine.waitFor(
+      (m) =>
+        m.urn === urn &&
+        /^kept-0-r[0-9a-f]{7} \(vm-\d+\) replaces vm-\d+, which holds the name kept-0/.test(m.message),
+    );
+    await lab.engine.waitFor(
+      (m) => m.urn === urn && m.message.startsWith(`${oldId} is deleted: renaming its replacement kept-0-r`),
+    );
+    expect(await account(lab)).toEqual({ orphaned: [], missing: [] });
+
+    const again = await stack.up([host, parent, fixed(parent, "nginx:1.28")]);
+    expect(again.steps.map((s) => s.op)).toEqual(["same", "same", "same"]);
+    await stack.destroy();
+    expect(await account(lab)).toEqual({ orphaned: [], missing: [] });
+  });
+
+  it("takes the fixed name at the next up when the plugin died between the create and the delete of the old VM", async () => {
+    const stack = lab.stack();
+    const { host, parent } = base("keepkill");
+    await stack.up([host, parent, fixed(parent, "nginx:1.27")]);
+    const oldId = stack.get("kept")!.id;
+    const urn = stack.urn(VM, "kept");
+
+    // The delete of the old VM starts by powering it off: the plugin is killed there, after the
+    // replacement's Create answered.
+    await lab.sim.resetStats();
+    await lab.sim.addFault({ method: "PowerOffVM_Task", latencyMs: 1500 });
+    const up = failureOf(() => stack.up([host, parent, fixed(parent, "nginx:1.28")]));
+    await eventually("the delete of the old VM reaching the simulator", async () =>
+      ((await lab.sim.stats()).calls["PowerOffVM_Task"] ?? 0) > 0 ? true : undefined,
+    );
+    await lab.lastPlugin!.kill("SIGKILL");
+    await up;
+    await lab.sim.clearFaults();
+    const newId = stack.get("kept")!.id;
+    expect(newId).not.toBe(oldId);
+    expect(stack.pendingDeletes.map((e) => e.id)).toEqual([oldId]);
+    const between = (await lab.sim.inventory()).virtualMachines.find((v) => v.id === newId)!;
+    expect(between.name).toMatch(/^kept-0-r[0-9a-f]{7}$/);
+
+    // A refresh shows the name vSphere has now.
+    await stack.refresh();
+    expect(stack.outputs("kept")).toMatchObject({ name: between.name });
+
+    // The next up deletes the old VM first (a pending delete), which renames the replacement;
+    // its Diff then sees the name the state holds against the fixed one, and the update settles it.
+    await stack.up([host, parent, fixed(parent, "nginx:1.28")]);
+    expect(stack.pendingDeletes).toEqual([]);
+    expect(stack.get("kept")!.id).toBe(newId);
+    expect(stack.outputs("kept")).toMatchObject({ name: "kept-0" });
+    const vms = (await lab.sim.inventory()).virtualMachines.filter(
+      (v) => v.extraConfig["bonneville.urn"] === urn,
+    );
+    expect(vms.map((v) => ({ id: v.id, name: v.name }))).toEqual([{ id: newId, name: "kept-0" }]);
+    expect(await account(lab)).toEqual({ orphaned: [], missing: [] });
+
+    await stack.destroy();
+    expect(await account(lab)).toEqual({ orphaned: [], missing: [] });
+  });
+
+  it("takes the fixed name at the next up when the rename failed after the old VM was deleted", async () => {
+    const stack = lab.stack();
+    const { host, parent } = base("keepren");
+    await stack.up([host, parent, fixed(parent, "nginx:1.27")]);
+    const oldId = stack.get("kept")!.id;
+    const urn = stack.urn(VM, "kept");
+
+    await lab.sim.addFault({ method: "Rename_Task", fault: "TaskInProgress", count: 1 });
+    const error = await failureOf(() => stack.up([host, parent, fixed(parent, "nginx:1.28")]));
+    expect(error.message).toMatch(/Rename_Task on vm-\d+ failed: Rename_Task failed: TaskInProgress/);
+    await lab.sim.clearFaults();
+    const newId = stack.get("kept")!.id;
+    expect(stack.pendingDeletes.map((e) => e.id)).toEqual([oldId]);
+    const between = (await lab.sim.inventory()).virtualMachines.filter(
+      (v) => v.extraConfig["bonneville.urn"] === urn,
+    );
+    expect(between.map((v) => v.id)).toEqual([newId]);
+    expect(between[0]!.name).toMatch(/^kept-0-r[0-9a-f]{7}$/);
+
+    // The old VM is gone; its pending delete finds the replacement through the parent's folder.
+    const result = await stack.up([host, parent, fixed(parent, "nginx:1.28")]);
+    expect(result.steps.filter((s) => s.op === "delete").map((s) => s.name)).toEqual(["kept"]);
+    expect(stack.pendingDeletes).toEqual([]);
+    const vms = (await lab.sim.inventory()).virtualMachines.filter(
+      (v) => v.extraConfig["bonneville.urn"] === urn,
+    );
+    expect(vms.map((v) => ({ id: v.id, name: v.name }))).toEqual([{ id: newId, name: "kept-0" }]);
+    expect(await account(lab)).toEqual({ orphaned: [], missing: [] });
+
+    await stack.destroy();
+    expect(await account(lab)).toEqual({ orphaned: [], missing: [] });
+  });
+});
+
+it("a ParentTemplate replacement that keeps its fixed name, run create-before-delete, is renamed to it once the old parent is deleted", async () => {
+  const stack = lab.stack();
+  const { host } = base("pkeep");
+  const parent = (numCpus: number) =>
+    resource(
+      PARENT,
+      "pkeep-parent",
+      {
+        name: "pkeep-parent-0",
+        source: "bonneville-source",
+        resourcePoolId: output(host, "resourcePoolId"),
+        folderId: output(host, "folderId"),
+        host: "DC0_C0/DC0_C0_H0",
+        networks: [networkOf(host, "bridge")],
+        numCpus,
+      },
+      { deleteBeforeReplace: false },
+    );
+  await stack.up([host, parent(1)]);
+  const oldId = stack.get("pkeep-parent")!.id;
+  const urn = stack.urn(PARENT, "pkeep-parent");
+
+  const result = await stack.up([host, parent(2)]);
+  expect(result.steps.find((s) => s.name === "pkeep-parent")).toMatchObject({
+    op: "replace",
+    deleteBeforeReplace: false,
+  });
+  const newId = stack.get("pkeep-parent")!.id;
+  expect(newId).not.toBe(oldId);
+  expect(stack.outputs("pkeep-parent")).toMatchObject({ name: "pkeep-parent-0" });
+  const vms = (await lab.sim.inventory()).virtualMachines.filter(
+    (v) => v.extraConfig["bonneville.urn"] === urn,
+  );
+  expect(vms.map((v) => ({ id: v.id, name: v.name }))).toEqual([{ id: newId, name: "pkeep-parent-0" }]);
+  await lab.engine.waitFor(
+    (m) =>
+      m.urn === urn && m.message.startsWith(`${oldId} is deleted: renaming its replacement pkeep-parent-0-r`),
+  );
+  expect(await account(lab)).toEqual({ orphaned: [], missing: [] });
+
+  // Nothing is left to settle.
+  const again = await stack.up([host, parent(2)]);
+  expect(again.steps.map((s) => s.op)).toEqual(["same", "same"]);
   await stack.destroy();
   expect(await account(lab)).toEqual({ orphaned: [], missing: [] });
 });

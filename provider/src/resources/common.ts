@@ -8,12 +8,12 @@ import {
   untilAborted,
   NotFoundError,
   VirtualMachine,
+  MoRef,
   type InventoryKind,
-  type MoRef,
   type VSphereClient,
 } from "../vsphere";
 import { vsphereSdkUrl } from "../provider-config";
-import { ValidationError } from "./errors";
+import { BonnevilleError, ValidationError } from "./errors";
 import { specDigest } from "./guest-contract";
 import { InputChecker } from "./validation";
 import type {
@@ -431,6 +431,81 @@ export function messageOf(error: unknown): string {
 /** Seconds to the millisecond, for outputs such as `cloneSeconds`. */
 export function seconds(ms: number): number {
   return Math.round(ms) / 1000;
+}
+
+/**
+ * The vSphere name a create-before-delete replacement holds while the object it replaces still has
+ * the fixed name `fixed`: `<fixed>-r<7 hex digits>`, `fixed` shortened to keep within `maxLength`.
+ * The digits are a digest of the URN and the replaced object's ID, so a create retried after an
+ * interruption and the delete of the replaced object (in this process or a later one) compute the
+ * same name.
+ */
+export function temporaryName(fixed: string, urn: string, replacedId: string, maxLength: number): string {
+  const digits = createHash("sha256").update(urn).update("\0").update(replacedId).digest("hex").slice(0, 7);
+  const suffix = `-r${digits}`;
+  return `${fixed.slice(0, maxLength - suffix.length)}${suffix}`;
+}
+
+/**
+ * The vSphere name of the replacement of the VM `replacedId`: {@link temporaryName} when that VM
+ * still holds `fixedName` in the folder the replacement goes to (vSphere names are unique per
+ * folder), else `fixedName` itself.
+ */
+export async function replacementVmName(
+  client: VSphereClient,
+  urn: string,
+  fixedName: string,
+  replacedId: string,
+  folder: MoRef | undefined,
+  maxLength: number,
+): Promise<string> {
+  const old = await new VirtualMachine(client, new MoRef("VirtualMachine", replacedId)).read([
+    "name",
+    "parent",
+  ]);
+  if (!old || old.name !== fixedName) return fixedName;
+  if (folder && old.parent instanceof MoRef && !folder.equals(old.parent)) return fixedName;
+  return temporaryName(fixedName, urn, replacedId, maxLength);
+}
+
+/**
+ * After the VM `replacedId` named `fixedName` is gone: the VM made to replace it under
+ * {@link temporaryName} (by this process's create, or by an earlier process that stopped before
+ * this delete) takes the fixed name.
+ */
+export async function renameReplacement(
+  ctx: OperationContext,
+  client: VSphereClient,
+  replacedId: string,
+  fixedName: string,
+  folders: readonly MoRef[],
+  maxLength: number,
+): Promise<void> {
+  const temporary = temporaryName(fixedName, ctx.urn, replacedId, maxLength);
+  let found: MoRef | undefined;
+  for (const folder of folders) {
+    found = await client.find.childNamed(folder, temporary);
+    if (found) break;
+  }
+  if (found?.type !== "VirtualMachine") return;
+  const replacement = new VirtualMachine(client, found);
+  const p = await replacement.read(["config.extraConfig"]);
+  const extra = extraConfigOf(p?.["config.extraConfig"]);
+  if (!isManaged(extra) || extra.get(URN_KEY) !== ctx.urn) return;
+  ctx.progress(
+    `${replacedId} is deleted: renaming its replacement ${temporary} (${found.value}) to ${fixedName}`,
+  );
+  try {
+    await replacement.rename(fixedName, { signal: ctx.signal });
+  } catch (error) {
+    if (isVimFault(error, "DuplicateName")) {
+      throw new BonnevilleError(
+        `${replacedId} is deleted, but its replacement ${temporary} (${found.value}) cannot take the name ${fixedName}: another VM in its folder now has it; rename or remove that VM, then run up again`,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
 }
 
 /** Replaces characters a vSphere or container name may not hold with `-`. */

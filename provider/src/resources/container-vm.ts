@@ -4,7 +4,9 @@
  * NIC backing edits to the wanted port groups) and the container spec as
  * guestinfo option values; the guest agent starts the container. Containers
  * are immutable: image, command, env, parent and networks replace the VM;
- * name, labels and power state update in place.
+ * name, labels and power state update in place. A replacement the engine
+ * creates before deleting the VM that holds its fixed name is forked under a
+ * temporary name and renamed by the delete of that VM.
  */
 import { randomUUID } from "node:crypto";
 import {
@@ -39,6 +41,8 @@ import {
   startCheck,
   ROLE_KEY,
   seconds,
+  renameReplacement,
+  replacementVmName,
   SPEC_DIGEST_KEY,
   URN_KEY,
   wasMadeFor,
@@ -70,6 +74,7 @@ import { childConsoleChange, consolePortOf, type ConsolePort } from "./console-p
 import type {
   CheckInfo,
   CheckResult,
+  CreateOptions,
   OperationContext,
   PropertyMap,
   ReadResult,
@@ -81,6 +86,9 @@ import { containerName, envName, imageReference, inventoryReference, labelKey } 
 export const CONTAINER_VM_TOKEN = "bonneville:index:ContainerVM";
 
 const POWER_STATES = ["poweredOn", "poweredOff"] as const;
+
+/** A container name is also the guest's host name: at most 63 characters. */
+const NAME_MAX_LENGTH = 63;
 
 export interface ContainerVMInputs {
   readonly name: string;
@@ -221,7 +229,7 @@ const schema: ResourceSchema = {
 };
 
 function check(news: PropertyMap, olds: PropertyMap | undefined, info: CheckInfo): CheckResult {
-  const { inputs, checker: c } = startCheck(schema, news, olds, info, 63);
+  const { inputs, checker: c } = startCheck(schema, news, olds, info, NAME_MAX_LENGTH);
   c.string("name", containerName);
   c.required("parentId", "give the ParentTemplate to fork, e.g. parent.vmId");
   c.string("parentId", inventoryReference);
@@ -350,16 +358,17 @@ function outputsOf(inputs: PropertyMap, vm: VirtualMachineInfo, cloneSeconds: nu
 
 async function create(
   ctx: OperationContext,
-  inputs: PropertyMap,
+  given: PropertyMap,
+  options: CreateOptions = {},
 ): Promise<{ id: string; outputs: PropertyMap }> {
   const client = await ctx.client();
   const { signal } = ctx;
-  const name = String(inputs.name);
+  const fixedName = String(given.name);
   const parentRef = await resolveInput(
     client,
     ctx,
     "parentId",
-    String(inputs.parentId),
+    String(given.parentId),
     objectKinds.virtualMachine,
     "vm",
   );
@@ -369,25 +378,38 @@ async function create(
       ctx,
       client,
       "networks",
-      (inputs.networks ?? []) as string[],
+      (given.networks ?? []) as string[],
       parent.nics,
       `parent ${parent.name}`,
     ),
-    inputs.resourcePoolId !== undefined
+    given.resourcePoolId !== undefined
       ? resolveInput(
           client,
           ctx,
           "resourcePoolId",
-          String(inputs.resourcePoolId),
+          String(given.resourcePoolId),
           objectKinds.resourcePool,
           "host",
         )
       : Promise.resolve(parent.pool),
-    inputs.folderId !== undefined
-      ? resolveInput(client, ctx, "folderId", String(inputs.folderId), objectKinds.folder, "vm")
+    given.folderId !== undefined
+      ? resolveInput(client, ctx, "folderId", String(given.folderId), objectKinds.folder, "vm")
       : Promise.resolve(parent.folder),
   ]);
-  const digest = creationDigest(ctx, immutableSpec(inputs));
+  const digest = creationDigest(ctx, immutableSpec(given));
+  // A replacement made while the VM it replaces still holds the fixed name in the same folder is
+  // made under a temporary name; the delete of that VM renames it (deleteVm).
+  const name = options.replacing
+    ? await replacementVmName(client, ctx.urn, fixedName, options.replacing.id, folder, NAME_MAX_LENGTH)
+    : fixedName;
+  const inputs = name === fixedName ? given : { ...given, name };
+  const answer = (result: { id: string; outputs: PropertyMap }) => {
+    if (name === fixedName) return result;
+    ctx.progress(
+      `${name} (${result.id}) replaces ${options.replacing!.id}, which holds the name ${fixedName} until it is deleted; it is then renamed ${fixedName}`,
+    );
+    return { ...result, outputs: { ...result.outputs, name: fixedName } };
+  };
 
   // A VM with this URN and spec left by an interrupted create is adopted, not duplicated; a clone
   // such a create asked for that vCenter is still making is waited for first.
@@ -397,10 +419,12 @@ async function create(
     ctx.progress(
       `adopting ${adopted.name} (${adopted.ref.value}), made for this resource by an earlier interrupted create`,
     );
-    return finishCreate(ctx, new VirtualMachine(client, adopted.ref), inputs, 0, true, undefined, {
-      folder,
-      pool,
-    });
+    return answer(
+      await finishCreate(ctx, new VirtualMachine(client, adopted.ref), inputs, 0, true, undefined, {
+        folder,
+        pool,
+      }),
+    );
   }
 
   const networks = parent.nics.map((nic, i) => ({
@@ -409,7 +433,7 @@ async function create(
   }));
   const extraConfig: Record<string, string> = {
     ...contractValues({
-      name,
+      name: fixedName,
       image: String(inputs.image),
       ...(inputs.command ? { command: inputs.command as string[] } : {}),
       ...(inputs.env ? { env: inputs.env as Record<string, string> } : {}),
@@ -446,14 +470,18 @@ async function create(
       ctx.progress(
         `adopting ${name} (${explained.value}), made for this resource by an earlier interrupted create`,
       );
-      return finishCreate(ctx, new VirtualMachine(client, explained), inputs, 0, true, undefined, {
-        folder,
-        pool,
-      });
+      return answer(
+        await finishCreate(ctx, new VirtualMachine(client, explained), inputs, 0, true, undefined, {
+          folder,
+          pool,
+        }),
+      );
     }
     throw explained;
   }
-  return finishCreate(ctx, vm, inputs, seconds(Date.now() - started), false, extraConfig, { folder, pool });
+  return answer(
+    await finishCreate(ctx, vm, inputs, seconds(Date.now() - started), false, extraConfig, { folder, pool }),
+  );
 }
 
 async function adoptable(
@@ -774,17 +802,43 @@ async function update(
   return outputsOf(withDefaults(schema, news), after, cloneSeconds);
 }
 
-async function deleteVm(ctx: OperationContext, id: string): Promise<void> {
+async function deleteVm(ctx: OperationContext, id: string, state: PropertyMap): Promise<void> {
   const client = await ctx.client();
   const vm = new VirtualMachine(client, new MoRef("VirtualMachine", id));
-  const p = await vm.read(["name", "config.extraConfig", "runtime.powerState"]);
-  if (!p) return;
-  if (!isManaged(extraConfigOf(p["config.extraConfig"]))) {
-    throw new BonnevilleError(
-      `refusing to delete ${id} (${String(p.name)}): it lacks ${MANAGED_KEY}=true, so Bonneville did not create it`,
-    );
+  const p = await vm.read(["name", "config.extraConfig", "runtime.powerState", "parent"]);
+  if (p) {
+    if (!isManaged(extraConfigOf(p["config.extraConfig"]))) {
+      throw new BonnevilleError(
+        `refusing to delete ${id} (${String(p.name)}): it lacks ${MANAGED_KEY}=true, so Bonneville did not create it`,
+      );
+    }
+    await destroyVm(vm, String(p["runtime.powerState"] ?? ""), ctx.signal);
   }
-  await destroyVm(vm, String(p["runtime.powerState"] ?? ""), ctx.signal);
+  if (typeof state.name === "string") {
+    const folders =
+      p?.parent instanceof MoRef ? [p.parent] : await foldersOfGone(ctx, client, state).catch(() => []);
+    await renameReplacement(ctx, client, id, state.name, folders, NAME_MAX_LENGTH);
+  }
+}
+
+/** Where the replacement of a VM that is already gone may be: its folder input, else its parent's folder. */
+async function foldersOfGone(
+  ctx: OperationContext,
+  client: VSphereClient,
+  state: PropertyMap,
+): Promise<MoRef[]> {
+  const folder =
+    typeof state.folderId === "string"
+      ? await resolveInput(client, ctx, "folderId", state.folderId, objectKinds.folder, "vm")
+      : typeof state.parentId === "string"
+        ? (
+            await parentShape(
+              client,
+              await resolveInput(client, ctx, "parentId", state.parentId, objectKinds.virtualMachine, "vm"),
+            )
+          ).folder
+        : undefined;
+  return placementFolders(client, ctx.config.datacenter, folder);
 }
 
 export const containerVm: ResourceType = {
@@ -804,6 +858,7 @@ export const containerVm: ResourceType = {
       olds ? ["vmId", "uuid", "hostId", "macAddresses", "portGroupIds", "cloneSeconds"] : [],
     ),
   create,
+  renamesReplacements: true,
   read,
   update,
   delete: deleteVm,

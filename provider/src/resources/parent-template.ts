@@ -22,6 +22,8 @@ import {
   FULL_CLONE,
   settleEarlierTasks,
   destroyVm,
+  renameReplacement,
+  replacementVmName,
   diffInputs,
   madeVmsIn,
   MANAGED_KEY,
@@ -41,6 +43,7 @@ import {
 } from "./common";
 import { BonnevilleError, ResourceInitError, ValidationError, WaitTimeoutError } from "./errors";
 import type {
+  CreateOptions,
   CheckInfo,
   CheckResult,
   DiffResult,
@@ -54,8 +57,12 @@ import { extraConfigKey, inventoryReference, vsphereName } from "./validation";
 import { contractKeys, guestValue, NIL } from "./guest-contract";
 import { chainDepthOf, forgetChain, parentChainLimits } from "./clone-chain";
 import { parentConsoleChange } from "./console-port";
+import { placementFolders } from "./placement";
 
 export const PARENT_TEMPLATE_TOKEN = "bonneville:index:ParentTemplate";
+
+/** A vSphere VM name holds at most 80 characters. */
+const NAME_MAX_LENGTH = 80;
 
 /** The key the parent's guest agent sets to `true` once it is safe to fork. */
 export const READY_KEY = contractKeys.ready;
@@ -77,13 +84,12 @@ export interface ParentTemplateInputs {
 
 const schema: ResourceSchema = {
   description:
-    "A parent VM that container VMs are instant-cloned from. Bonneville clones `source` into the given pool and folder, powers the clone on and waits until its guest agent reports that it is safe to fork (`guestinfo.bonneville.ready=true`) and, by default, has frozen the VM (`runtime.instantCloneFrozen`): clones of a frozen parent do not deepen its delta-disk chain, so one parent can fork thousands of containers. Instant clones land on their parent's ESXi host, so run one parent per host to spread containers. Any change to the VM replaces it (children already forked keep running).",
+    "A parent VM that container VMs are instant-cloned from. Bonneville clones `source` into the given pool and folder, powers the clone on and waits until its guest agent reports that it is safe to fork (`guestinfo.bonneville.ready=true`) and, by default, has frozen the VM (`runtime.instantCloneFrozen`): clones of a frozen parent do not deepen its delta-disk chain, so one parent can fork thousands of containers. Instant clones land on their parent's ESXi host, so run one parent per host to spread containers. Any change to the VM but its name (renamed in place) replaces it (children already forked keep running).",
   inputProperties: {
     name: {
       type: "string",
       description:
-        "VM name, unique in its folder; at most 80 characters, without `/`, `\\` or `%`. Default: the resource's name plus a random suffix.",
-      replaceOnChanges: true,
+        "VM name, unique in its folder; at most 80 characters, without `/`, `\\` or `%`. Default: the resource's name plus a random suffix. Renamed in place.",
     },
     source: {
       reference: { types: objectKinds.virtualMachine, kind: "vm" },
@@ -190,7 +196,7 @@ const schema: ResourceSchema = {
 };
 
 function check(news: PropertyMap, olds: PropertyMap | undefined, info: CheckInfo): CheckResult {
-  const { inputs, checker: c } = startCheck(schema, news, olds, info, 80);
+  const { inputs, checker: c } = startCheck(schema, news, olds, info, NAME_MAX_LENGTH);
   c.string("name", vsphereName);
   c.required("source", "name the template or VM to clone the parent from");
   c.string("source", inventoryReference);
@@ -297,11 +303,13 @@ function isReady(props: Record<string, unknown>, freeze: boolean): boolean {
 
 async function create(
   ctx: OperationContext,
-  inputs: PropertyMap,
+  given: PropertyMap,
+  options: CreateOptions = {},
 ): Promise<{ id: string; outputs: PropertyMap }> {
+  const fixedName = String(given.name);
+  let inputs = given;
   const client = await ctx.client();
   const { signal } = ctx;
-  const name = String(inputs.name);
   const dc = await client.find.datacenter(ctx.config.datacenter);
   const [sourceRef, pool, folder, datastore, host] = await Promise.all([
     resolveInput(client, ctx, "source", String(inputs.source), objectKinds.virtualMachine, "vm"),
@@ -323,6 +331,19 @@ async function create(
       ? resolveInput(client, ctx, "host", String(inputs.host), objectKinds.host, "host")
       : Promise.resolve(undefined),
   ]);
+  // A replacement made while the parent it replaces still holds the fixed name in the same folder is
+  // made under a temporary name; the delete of that parent renames it (deleteParent).
+  const name = options.replacing
+    ? await replacementVmName(client, ctx.urn, fixedName, options.replacing.id, folder, NAME_MAX_LENGTH)
+    : fixedName;
+  if (name !== fixedName) inputs = { ...given, name };
+  const answer = (result: { id: string; outputs: PropertyMap }) => {
+    if (name === fixedName) return result;
+    ctx.progress(
+      `parent ${name} (${result.id}) replaces ${options.replacing!.id}, which holds the name ${fixedName} until it is deleted; it is then renamed ${fixedName}`,
+    );
+    return { ...result, outputs: { ...result.outputs, name: fixedName } };
+  };
   const source = new VirtualMachine(client, sourceRef);
   const sourceInfo = await source.info();
   if (!sourceInfo)
@@ -360,7 +381,7 @@ async function create(
       `adopting ${leftover.name} (${leftover.vm.id}), cloned for this resource by an earlier interrupted create`,
     );
     if (leftover.name !== name) await leftover.vm.rename(name, { signal });
-    return bringUp(ctx, leftover.vm, inputs, host);
+    return answer(await bringUp(ctx, leftover.vm, inputs, host));
   }
   const consoleChange = await parentConsoleChange(client, sourceRef, datastore, name, ctx.progress);
   ctx.progress(`cloning ${sourceInfo.name} (${sourceRef.value}) to parent ${name}`);
@@ -393,7 +414,7 @@ async function create(
       ]);
     });
   // From here the VM exists: any failure is an initialisation failure carrying its ID.
-  return bringUp(ctx, vm, inputs, host);
+  return answer(await bringUp(ctx, vm, inputs, host));
 }
 
 /** Parents a Diff of this process is replacing: never adopted by the replacement's create. */
@@ -581,18 +602,39 @@ async function update(
     freeze: news.freeze ?? true,
     readyTimeoutSeconds: news.readyTimeoutSeconds ?? 300,
   };
-  const { outputs } = await bringUp(ctx, new VirtualMachine(client, new MoRef("VirtualMachine", id)), inputs);
+  const vm = new VirtualMachine(client, new MoRef("VirtualMachine", id));
+  const name = String(news.name);
+  const before = await vm.read(["name"]);
+  if (before && before.name !== name) {
+    ctx.progress(`renaming parent ${String(before.name)} (${id}) to ${name}`);
+    await vm.rename(name, { signal: ctx.signal });
+  }
+  const { outputs } = await bringUp(ctx, vm, inputs);
   return outputs;
 }
 
-async function deleteParent(ctx: OperationContext, id: string): Promise<void> {
+async function deleteParent(ctx: OperationContext, id: string, state: PropertyMap): Promise<void> {
   const client = await ctx.client();
   const vm = new VirtualMachine(client, new MoRef("VirtualMachine", id));
   const info = await vm.info();
-  if (!info) return;
-  ctx.progress(`deleting parent ${info.name} (${id})`);
-  await destroyVm(vm, info.powerState, ctx.signal);
-  forgetChain(id);
+  if (info) {
+    ctx.progress(`deleting parent ${info.name} (${id})`);
+    await destroyVm(vm, info.powerState, ctx.signal);
+    forgetChain(id);
+  }
+  if (typeof state.name !== "string") return;
+  // The replacement made beside it under a temporary name takes the fixed name, also when this
+  // delete comes from a later process (the parent is gone: its folder input, else the root VM folder).
+  const folders = info?.folder
+    ? [info.folder]
+    : await (async () => {
+        const folder =
+          typeof state.folderId === "string"
+            ? await resolveInput(client, ctx, "folderId", state.folderId, objectKinds.folder, "vm")
+            : undefined;
+        return placementFolders(client, ctx.config.datacenter, folder);
+      })().catch(() => []);
+  await renameReplacement(ctx, client, id, state.name, folders, NAME_MAX_LENGTH);
 }
 
 /**
@@ -626,6 +668,7 @@ export const parentTemplate: ResourceType = {
         : [],
     ),
   create,
+  renamesReplacements: true,
   read,
   update,
   delete: deleteParent,

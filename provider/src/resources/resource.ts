@@ -133,6 +133,16 @@ export interface ProviderConfig {
   readonly maxTasksInFlightPerHost?: number;
 }
 
+/** What a create knows beyond its inputs. */
+export interface CreateOptions {
+  /**
+   * The create makes the replacement of this object (its ID), which still exists and holds the
+   * fixed name the replacement keeps: the engine creates before it deletes. See
+   * {@link ResourceType.renamesReplacements}.
+   */
+  readonly replacing?: { readonly id: string };
+}
+
 export interface CreateResult {
   readonly id: string;
   readonly outputs: PropertyMap;
@@ -164,7 +174,14 @@ export interface ResourceType {
    * Creates the object. When the object was made but not finished, throws
    * {@link ResourceInitError} with its ID and partial outputs.
    */
-  create(ctx: OperationContext, inputs: PropertyMap): Promise<CreateResult>;
+  create(ctx: OperationContext, inputs: PropertyMap, options?: CreateOptions): Promise<CreateResult>;
+  /**
+   * True when a create-before-delete replacement may keep a fixed name: the create
+   * ({@link CreateOptions.replacing}) makes the object under a temporary vSphere name, reports the
+   * fixed name, and the delete of the replaced object renames it. Otherwise such a replacement is
+   * refused with a message that says to delete first.
+   */
+  readonly renamesReplacements?: boolean;
   /** Reads the object as vSphere has it now; `undefined` when it is gone. */
   read(ctx: OperationContext, id: string, state: PropertyMap | undefined): Promise<ReadResult | undefined>;
   /** Applies in-place changes; returns the new outputs. */

@@ -86,10 +86,13 @@ export class ProviderService {
   private acceptSecrets = true;
   private client: VSphereClient | undefined;
   private closing: Promise<void> | undefined;
-  /** URNs whose Diff in this process asked to delete before replacing, with the fixed name and why. */
+  /**
+   * URNs whose Diff in this process asked to delete before replacing: the replaced object's ID,
+   * the fixed name and why.
+   */
   private readonly deleteFirst = new Map<
     string,
-    { readonly name: unknown; readonly replaces: readonly string[] }
+    { readonly id: string; readonly name: unknown; readonly replaces: readonly string[] }
   >();
   /** URNs this process was asked to Delete. */
   private readonly deleted = new Set<string>();
@@ -325,7 +328,11 @@ export class ProviderService {
     // the update.
     const answer = autonamed ? { ...diff, deleteBeforeReplace: false } : diff;
     if (answer.changes && answer.replaces.length > 0 && answer.deleteBeforeReplace) {
-      this.deleteFirst.set(req.getUrn(), { name: newValues.name, replaces: answer.replaces });
+      this.deleteFirst.set(req.getUrn(), {
+        id: req.getId(),
+        name: newValues.name,
+        replaces: answer.replaces,
+      });
     }
     return diffResponse(answer);
   }
@@ -342,15 +349,16 @@ export class ProviderService {
       return response;
     }
     const asked = this.deleteFirst.get(urn);
-    if (
-      asked &&
+    const keepsName =
+      asked !== undefined &&
       !this.deleted.has(urn) &&
       asked.name === inputs.values.name &&
-      typeof asked.name === "string"
-    ) {
-      // Diff asked to delete first (the replacement keeps the fixed name the old object holds),
-      // yet the replacement comes before any Delete: the engine runs it create-before-delete, as
-      // the resource option deleteBeforeReplace: false tells it to (step_generator.go).
+      typeof asked.name === "string";
+    // Diff asked to delete first (the replacement keeps the fixed name the old object holds), yet
+    // the replacement comes before any Delete: the engine runs it create-before-delete, as the
+    // resource option deleteBeforeReplace: false tells it to (step_generator.go). A type that can
+    // make the replacement under a temporary name does (its Delete of the old object renames it).
+    if (keepsName && !resourceType.renamesReplacements) {
       throw new ValidationError([
         {
           property: "name",
@@ -358,8 +366,9 @@ export class ProviderService {
         },
       ]);
     }
+    const replacing = keepsName ? { replacing: { id: asked.id } } : {};
     const result = await this.run("create", urn, req.getTimeout(), inputs, secretKeys, (ctx) =>
-      resourceType.create(ctx, inputs.values),
+      resourceType.create(ctx, inputs.values, replacing),
     );
     this.rememberSchemaSecrets(resourceType, result.outputs);
     const outputs = this.encode(result.outputs, secretKeys);

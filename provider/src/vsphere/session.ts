@@ -16,6 +16,7 @@ const retriableReads = new Set([
   "ContinueRetrievePropertiesEx",
   "RetrieveProperties",
   "FindByInventoryPath",
+  "FindChild",
   "WaitForUpdatesEx",
 ]);
 

@@ -14,8 +14,8 @@ import { withPackageDefaults, type ExistingResourceOptions } from "./package-def
  * fork (`guestinfo.bonneville.ready=true`) and, by default, has frozen the VM
  * (`runtime.instantCloneFrozen`): clones of a frozen parent do not deepen its delta-disk chain, so
  * one parent can fork thousands of containers. Instant clones land on their parent's ESXi host, so
- * run one parent per host to spread containers. Any change to the VM replaces it (children already
- * forked keep running).
+ * run one parent per host to spread containers. Any change to the VM but its name (renamed in
+ * place) replaces it (children already forked keep running).
  */
 export class ParentTemplate extends pulumi.CustomResource {
   /** The type token of this resource. */
@@ -43,7 +43,7 @@ export class ParentTemplate extends pulumi.CustomResource {
 
   /**
    * VM name, unique in its folder; at most 80 characters, without `/`, `\` or `%`. Default: the
-   * resource's name plus a random suffix.
+   * resource's name plus a random suffix. Renamed in place.
    */
   declare readonly name: pulumi.Output<string>;
   /**
@@ -206,7 +206,7 @@ export class ParentTemplate extends pulumi.CustomResource {
 export interface ParentTemplateArgs {
   /**
    * VM name, unique in its folder; at most 80 characters, without `/`, `\` or `%`. Default: the
-   * resource's name plus a random suffix.
+   * resource's name plus a random suffix. Renamed in place.
    */
   readonly name?: pulumi.Input<string>;
   /**
@@ -266,7 +266,7 @@ export interface ParentTemplateArgs {
 export interface ParentTemplateState {
   /**
    * VM name, unique in its folder; at most 80 characters, without `/`, `\` or `%`. Default: the
-   * resource's name plus a random suffix.
+   * resource's name plus a random suffix. Renamed in place.
    */
   readonly name?: pulumi.Input<string>;
   /**

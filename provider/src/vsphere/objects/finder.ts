@@ -220,6 +220,16 @@ export class Finder {
     return ref;
   }
 
+  /**
+   * The direct child of `folder` named `name`, if any: one SearchIndex.FindChild call, whatever
+   * the folder holds.
+   */
+  async childNamed(folder: MoRef, name: string): Promise<MoRef | undefined> {
+    const content = await this.client.serviceContent();
+    const ref = await this.client.invoke("FindChild", content.searchIndex, { entity: folder, name });
+    return ref instanceof MoRef ? ref : undefined;
+  }
+
   /** Lists the children of a folder (IDs and names), optionally of one type. */
   async children(folder: MoRef, type?: string): Promise<{ ref: MoRef; name: string }[]> {
     const c = await this.client.properties.retrieveOne(folder, ["childEntity"]);
