@@ -137,15 +137,7 @@ describe("initialisation failures", () => {
   it("a parent whose agent reports why it cannot get ready fails with the agent's words", async () => {
     const slow = await Sim.start({ BONNEVILLE_SIM_READY_MS: "600000" });
     try {
-      const stack = new Stack({
-        plugin: () => startPlugin(),
-        config: {
-          vsphereServer: slow.url,
-          user: slow.user,
-          password: secret(slow.password),
-          thumbprint: slow.thumbprint,
-        },
-      });
+      const stack = simStack(slow);
       const host = resource(HOST, "h", { name: "refusing", cluster: "DC0_C0", bridgeSwitch: "DVS0" });
       const parent = resource(PARENT, "p", {
         name: "refusing-parent",
@@ -189,15 +181,7 @@ describe("initialisation failures", () => {
     const slow = await Sim.start({ BONNEVILLE_SIM_READY_MS: "600000" });
     try {
       const slowBefore = await slow.inventory();
-      const stack = new Stack({
-        plugin: () => startPlugin(),
-        config: {
-          vsphereServer: slow.url,
-          user: slow.user,
-          password: secret(slow.password),
-          thumbprint: slow.thumbprint,
-        },
-      });
+      const stack = simStack(slow);
       const host = resource(HOST, "h", { name: "slow", cluster: "DC0_C0", bridgeSwitch: "DVS0" });
       const parent = resource(PARENT, "p", {
         source: "bonneville-source",
@@ -343,15 +327,7 @@ describe("retrying an initialisation failure", () => {
   it("the next up finishes a parent that was not ready in time, without cloning again", async () => {
     const later = await Sim.start({ BONNEVILLE_SIM_READY_MS: "2500" });
     try {
-      const stack = new Stack({
-        plugin: () => startPlugin(),
-        config: {
-          vsphereServer: later.url,
-          user: later.user,
-          password: secret(later.password),
-          thumbprint: later.thumbprint,
-        },
-      });
+      const stack = simStack(later);
       const parent = (timeout: number) =>
         resource(PARENT, "p", {
           source: "bonneville-source",

@@ -147,17 +147,7 @@ export class SoapTransport {
         );
         res.on("error", fail);
       });
-      const timeoutMs = this.options.requestTimeoutMs ?? 300_000;
-      req.setTimeout(timeoutMs, () => {
-        const err = new Error(`no answer within ${Math.round(timeoutMs / 1000)} s`) as Error & {
-          code?: string;
-        };
-        err.code = "ETIMEDOUT";
-        req.destroy(err);
-      });
-      const onAbort = () => req.destroy(new AbortedError(`${method} was cancelled: ${abortReason(signal!)}`));
-      signal?.addEventListener("abort", onAbort, { once: true });
-      req.on("close", () => signal?.removeEventListener("abort", onAbort));
+      this.bound(req, method, signal);
       req.on("error", fail);
       req.end(envelope);
     });
@@ -195,20 +185,28 @@ export class SoapTransport {
         );
         res.on("error", fail);
       });
-      const timeoutMs = this.options.requestTimeoutMs ?? 300_000;
-      req.setTimeout(timeoutMs, () => {
-        const err = new Error(`no answer within ${Math.round(timeoutMs / 1000)} s`) as Error & {
-          code?: string;
-        };
-        err.code = "ETIMEDOUT";
-        req.destroy(err);
-      });
-      const onAbort = () => req.destroy(new AbortedError(`${what} was cancelled: ${abortReason(signal!)}`));
-      signal?.addEventListener("abort", onAbort, { once: true });
-      req.on("close", () => signal?.removeEventListener("abort", onAbort));
+      this.bound(req, what, signal);
       req.on("error", fail);
       req.end();
     });
+  }
+
+  /**
+   * Bounds a request: it fails with ETIMEDOUT after the call timeout of silence, and is destroyed
+   * (an AbortedError naming `what`) when `signal` aborts.
+   */
+  private bound(req: http.ClientRequest, what: string, signal: AbortSignal | undefined): void {
+    const timeoutMs = this.options.requestTimeoutMs ?? 300_000;
+    req.setTimeout(timeoutMs, () => {
+      const err = new Error(`no answer within ${Math.round(timeoutMs / 1000)} s`) as Error & {
+        code?: string;
+      };
+      err.code = "ETIMEDOUT";
+      req.destroy(err);
+    });
+    const onAbort = () => req.destroy(new AbortedError(`${what} was cancelled: ${abortReason(signal!)}`));
+    signal?.addEventListener("abort", onAbort, { once: true });
+    req.on("close", () => signal?.removeEventListener("abort", onAbort));
   }
 
   private async wrapError(method: string, err: Error & { code?: string }): Promise<Error> {
