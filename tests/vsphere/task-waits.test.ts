@@ -232,6 +232,45 @@ describe("the shared task waiter", () => {
 });
 
 describe("property waits", () => {
+  it("share one collector: 30 waits at once cost one collector, one view and one filter, not one each", async () => {
+    const vms = await Promise.all(
+      Array.from({ length: 30 }, async (_, i) => {
+        const ref = (await client.waitForTask(await startClone(client, `shared-wait-${i}`))) as MoRef;
+        return new VirtualMachine(client, ref);
+      }),
+    );
+    const own = connect();
+    try {
+      const before = await sim.stats();
+      // Every wait sees its VM's values as they are (no marker yet), then the change that sets one.
+      const waits = vms.map((vm) =>
+        own.waits.waitFor(
+          vm.ref,
+          ["config.extraConfig"],
+          (p) => extraValue(p, "guestinfo.shared.test") === "set",
+          {
+            timeoutMs: 30_000,
+          },
+        ),
+      );
+      await new Promise((r) => setTimeout(r, 300));
+      await Promise.all(vms.map((vm) => vm.setExtraConfig({ "guestinfo.shared.test": "set" })));
+      const seen = await Promise.all(waits);
+      expect(seen.map((p) => extraValue(p, "guestinfo.shared.test"))).toEqual(vms.map(() => "set"));
+      const calls = (await sim.stats()).calls;
+      const made = (m: string) => (calls[m] ?? 0) - (before.calls[m] ?? 0);
+      expect(made("CreatePropertyCollector")).toBe(1);
+      expect(made("CreateListView")).toBe(1);
+      expect(made("CreateFilter")).toBe(1);
+      expect(made("DestroyPropertyCollector")).toBe(0);
+      // Joins are batched: far fewer view changes and polls than waits.
+      expect(made("ModifyListView") + made("WaitForUpdatesEx")).toBeLessThan(vms.length);
+    } finally {
+      await own.close();
+      await Promise.all(vms.map((vm) => vm.destroy()));
+    }
+  });
+
   it("re-read now and then, so a missed notification does not stall them", async () => {
     const vm = await template.clone(vmFolder, "task-waits-reread", { location: { pool: rootPool } });
     try {

@@ -121,11 +121,13 @@ export class VSphereClient {
     const release = await this.admission.admit(host?.value, call.signal, method);
     try {
       const task = await this.startTask(method, target, args, call);
-      return await this.waitForTask(task, {
+      const result = await this.waitForTask(task, {
         operation: method,
         target,
         ...(call.signal ? { signal: call.signal } : {}),
       });
+      if (method === "Destroy_Task") this.waits.deleted(target);
+      return result;
     } finally {
       release();
     }
@@ -180,6 +182,7 @@ export class VSphereClient {
   /** Stops waiting, logs out and closes connections; `signal` bounds the logout (see Session.close). */
   async close(options: { readonly signal?: AbortSignal } = {}): Promise<void> {
     this.tasks.close();
+    this.waits.close();
     await this.session.close(options);
   }
 }

@@ -1,21 +1,29 @@
 /**
  * Waits until an object's properties satisfy a condition (a guest signalling
- * readiness, an IP address appearing) with the property collector's long poll:
- * one private collector and filter per wait, WaitForUpdatesEx until the
- * condition holds, no sleeps. Used for the few long waits (parents, `waitForIp`);
- * task completion has its own shared waiter.
+ * readiness, a container reporting it runs, an IP address appearing) with the
+ * property collector's long poll, no sleeps. Like the task waiter, one private
+ * collector serves every wait of the process: per set of properties waited on,
+ * one ListView holds the objects being waited on and one filter traverses it,
+ * and one WaitForUpdatesEx long poll reports for all of them. Waits that begin
+ * in the same event-loop turn join their view in one ModifyListView (which also
+ * drops the objects no longer waited on), so a burst of creates that each wait
+ * for their guest costs a few calls for the lot, not a collector each. An
+ * object that enters a view is reported with its current values, so the
+ * condition is checked at once; one that leaves while waited on is read
+ * directly to tell a deleted object from a view change. A renewed session gets
+ * a new collector and views holding every waited-on object.
  *
  * Updates are not trusted alone: vCenter has been seen to miss
  * property-collector notifications (vmware/vic #7098), so every `rereadEveryMs`
- * the wait reads the properties directly, in one call. An update that changes
- * only keys VMware Tools publishes on its own (`guestinfo.appInfo`,
+ * a wait reads its object's properties directly, in one call. An update that
+ * changes only keys VMware Tools publishes on its own (`guestinfo.appInfo`,
  * `guestinfo.vmtools.*`, refreshed while Tools run) is no news: the condition
  * is not asked again for it, and it costs no read.
  */
-import { cancellation, isVimFault, VSphereError } from "./faults";
+import { AbortedError, cancellation, isVimFault, TransportError, VSphereError } from "./faults";
 import type { Session } from "./session";
 import { list, type DataObject } from "./soap/xml";
-import type { MoRef } from "./types";
+import { MoRef } from "./types";
 import { withoutToolsKeys } from "./tools-keys";
 
 /** How a property wait ends early. */
@@ -44,172 +52,491 @@ export class PropertyWaitTimeoutError extends VSphereError {
 /** The object was deleted while being waited on. */
 export class WaitedObjectGoneError extends VSphereError {}
 
+/** One wait in flight. */
+interface Wait {
+  readonly obj: MoRef;
+  readonly done: (props: Readonly<Record<string, unknown>>) => boolean;
+  /** What the condition last saw, without Tools' own keys: an update that leaves it unchanged is no news. */
+  asked?: string;
+  readonly resolve: (props: Record<string, unknown>) => void;
+  readonly reject: (err: unknown) => void;
+}
+
+/** The waits on one set of properties of one object type, their view and filter. */
+interface Group {
+  readonly type: string;
+  readonly paths: readonly string[];
+  /** Waits by object ID. */
+  readonly waits: Map<string, Set<Wait>>;
+  /** The latest values of each waited-on object, as the filter reported them. */
+  readonly props: Map<string, Record<string, unknown>>;
+  /** Objects in the view, by ID. */
+  readonly inView: Map<string, MoRef>;
+  /** Objects this view held and dropped (a filter may not report them entering again). */
+  readonly leftView: Set<string>;
+  /** The view and its filter in the current collector, once made. */
+  view?: MoRef;
+  filter?: MoRef;
+}
+
+/** The collector of the current session. */
+interface Collector {
+  readonly pc: MoRef;
+  readonly generation: number;
+  version: string;
+}
+
+const longestPollSeconds = 20;
+
 export class PropertyWaiter {
+  private readonly groups = new Map<string, Group>();
+  private collector: Collector | undefined;
+  private opening: Promise<Collector> | undefined;
+  private running = false;
+  private syncScheduled = false;
+  private syncing = false;
+  private closed = false;
+  private pollAbort: AbortController | undefined;
+
   constructor(private readonly session: Session) {}
 
   /**
    * Resolves with the properties once `done(props)` is true (checked on the
-   * first full read and after every change). `obj` vanishing rejects with
+   * first report and after every change). `obj` vanishing rejects with
    * {@link WaitedObjectGoneError}.
    */
-  async waitFor(
+  waitFor(
     obj: MoRef,
     paths: readonly string[],
     done: (props: Readonly<Record<string, unknown>>) => boolean,
     options: PropertyWaitOptions = {},
   ): Promise<Record<string, unknown>> {
+    if (options.signal?.aborted)
+      return Promise.reject(cancellation(options.signal, `waiting on ${obj.value}`));
+    if (this.closed)
+      return Promise.reject(new AbortedError(`waiting on ${obj.value}: the client was closed`));
+    const key = `${obj.type}|${[...paths].sort().join(",")}`;
+    let group = this.groups.get(key);
+    if (!group) {
+      group = {
+        type: obj.type,
+        paths: [...paths],
+        waits: new Map(),
+        props: new Map(),
+        inView: new Map(),
+        leftView: new Set(),
+      };
+      this.groups.set(key, group);
+    }
+    const g = group;
     const started = Date.now();
-    const deadline = options.timeoutMs !== undefined ? started + options.timeoutMs : Infinity;
-    const progressEvery = options.progressEveryMs ?? 10_000;
-    const rereadEvery = options.rereadEveryMs ?? 60_000;
-    let nextProgress = started + progressEvery;
-    let nextReread = started + rereadEvery;
-    const content = await this.session.serviceContent();
-    const spec: DataObject = {
-      $type: "PropertyFilterSpec",
-      propSet: [{ $type: "PropertySpec", type: obj.type, all: false, pathSet: [...paths] }],
-      objectSet: [{ $type: "ObjectSpec", obj, skip: false }],
-    };
-    /** A collector with the filter, in the current session (collectors die with their session). */
-    const open = async (): Promise<{ pc: MoRef; generation: number }> => {
-      const pc = (await this.session.invoke(
-        "CreatePropertyCollector",
-        content.propertyCollector,
-        {},
-        optionsOf(options.signal),
-      )) as MoRef;
-      const generation = this.session.generation;
-      try {
-        await this.session.invoke(
-          "CreateFilter",
-          pc,
-          { spec, partialUpdates: false },
-          optionsOf(options.signal),
-        );
-      } catch (error) {
-        // A collector without its filter would live on, unused, for the rest of the session.
-        await this.session.invoke("DestroyPropertyCollector", pc, {}).catch(() => undefined);
-        throw error;
-      }
-      return { pc, generation };
-    };
-    let collector = await open();
-    let props: Record<string, unknown> = {};
-    /** What the condition last saw, without Tools' own keys: an update that leaves it unchanged is no news. */
-    let asked: string | undefined;
-    const news = (): boolean => {
-      const seen = JSON.stringify(relevant(props));
-      if (seen === asked) return false;
-      asked = seen;
-      return true;
-    };
-    try {
-      let version = "";
-      for (;;) {
-        if (options.signal?.aborted) throw cancellation(options.signal, `waiting on ${obj.value}`);
-        const now = Date.now();
-        if (now >= deadline) {
-          throw new PropertyWaitTimeoutError(
-            `${obj.value}: the condition was not met within ${Math.round((options.timeoutMs ?? 0) / 1000)} s`,
-            props,
-          );
+    return new Promise<Record<string, unknown>>((resolveWait, rejectWait) => {
+      const timers: NodeJS.Timeout[] = [];
+      const onAbort = () => wait.reject(cancellation(options.signal!, `waiting on ${obj.value}`));
+      let settled = false;
+      const finish = () => {
+        settled = true;
+        for (const t of timers) clearTimeout(t);
+        options.signal?.removeEventListener("abort", onAbort);
+        const waits = g.waits.get(obj.value);
+        waits?.delete(wait);
+        if (waits && waits.size === 0) {
+          // Its values stay known while it is in the view: a new wait on it is answered from them.
+          g.waits.delete(obj.value);
+          this.scheduleSync();
         }
-        const untilProgress = options.onProgress ? nextProgress - now : Infinity;
-        const waitMs = Math.max(1000, Math.min(deadline - now, untilProgress, nextReread - now, 20_000));
+      };
+      const wait: Wait = {
+        obj,
+        done,
+        resolve: (props) => {
+          if (settled) return;
+          finish();
+          resolveWait(props);
+        },
+        reject: (err) => {
+          if (settled) return;
+          finish();
+          rejectWait(err);
+        },
+      };
+      options.signal?.addEventListener("abort", onAbort, { once: true });
+      if (options.timeoutMs !== undefined) {
+        timers.push(
+          setTimeout(
+            () =>
+              wait.reject(
+                new PropertyWaitTimeoutError(
+                  `${obj.value}: the condition was not met within ${Math.round(options.timeoutMs! / 1000)} s`,
+                  { ...(g.props.get(obj.value) ?? {}) },
+                ),
+              ),
+            options.timeoutMs,
+          ),
+        );
+      }
+      if (options.onProgress) {
+        const every = options.progressEveryMs ?? 10_000;
+        const progress = () => {
+          if (settled) return;
+          options.onProgress!(Date.now() - started, { ...(g.props.get(obj.value) ?? {}) });
+          timers.push(setTimeout(progress, every));
+        };
+        timers.push(setTimeout(progress, every));
+      }
+      const rereadEvery = options.rereadEveryMs ?? 60_000;
+      const reread = () => {
+        if (settled) return;
+        // Check rather than trust that no notification was missed.
+        void this.readDirect(g, [obj]).finally(() => {
+          if (!settled) timers.push(setTimeout(reread, rereadEvery));
+        });
+      };
+      timers.push(setTimeout(reread, rereadEvery));
+      let waits = g.waits.get(obj.value);
+      if (!waits) g.waits.set(obj.value, (waits = new Set()));
+      waits.add(wait);
+      // Values already reported for this object (another wait on it) are checked at once.
+      const known = g.props.get(obj.value);
+      if (known && g.inView.has(obj.value)) this.check(g, obj.value);
+      this.scheduleSync();
+      this.start();
+    });
+  }
+
+  /**
+   * Tells the waits on `obj` that it was deleted (its Destroy_Task succeeded): they end with
+   * {@link WaitedObjectGoneError} at once. A view is not relied on to drop a deleted object, nor its
+   * filter to report it leaving (the API reference does not say a ListView does); a deletion by
+   * another client is found by the next direct re-read.
+   */
+  deleted(obj: MoRef): void {
+    for (const g of this.groups.values()) {
+      for (const w of [...(g.waits.get(obj.value) ?? [])])
+        w.reject(new WaitedObjectGoneError(`${obj.value} was deleted`));
+      g.props.delete(obj.value);
+      g.leftView.delete(obj.value);
+    }
+  }
+
+  /** Rejects every wait in flight and stops the long poll. */
+  close(): void {
+    this.closed = true;
+    this.pollAbort?.abort(new AbortedError("the client was closed"));
+    this.rejectAll(new AbortedError("the client was closed"));
+  }
+
+  private rejectAll(err: unknown): void {
+    for (const g of this.groups.values()) {
+      for (const waits of [...g.waits.values()]) for (const w of [...waits]) w.reject(err);
+    }
+  }
+
+  private waiting(): boolean {
+    for (const g of this.groups.values()) if (g.waits.size > 0) return true;
+    return false;
+  }
+
+  /** Asks each of the object's waits whether its condition holds now. */
+  private check(g: Group, id: string): void {
+    const props = g.props.get(id);
+    const waits = g.waits.get(id);
+    if (!props || !waits) return;
+    const seen = JSON.stringify(relevant(props));
+    for (const w of [...waits]) {
+      if (seen === w.asked) continue;
+      w.asked = seen;
+      let met: boolean;
+      try {
+        met = w.done(props);
+      } catch (err) {
+        w.reject(err);
+        continue;
+      }
+      if (met) w.resolve({ ...props });
+    }
+  }
+
+  /** The collector of the current session, made when missing. */
+  private collectorFor(): Promise<Collector> {
+    const c = this.collector;
+    if (c && c.generation === this.session.generation) return Promise.resolve(c);
+    this.opening ??= this.open().finally(() => (this.opening = undefined));
+    return this.opening;
+  }
+
+  private async open(): Promise<Collector> {
+    this.forget();
+    const content = await this.session.serviceContent();
+    const pc = (await this.session.invoke("CreatePropertyCollector", content.propertyCollector, {})) as MoRef;
+    const c: Collector = { pc, generation: this.session.generation, version: "" };
+    this.collector = c;
+    return c;
+  }
+
+  /** Forgets the collector and every view (gone with their session, or to be made anew). */
+  private forget(): void {
+    const old = this.collector;
+    this.collector = undefined;
+    for (const g of this.groups.values()) {
+      g.view = undefined;
+      g.filter = undefined;
+      g.inView.clear();
+      g.leftView.clear();
+    }
+    if (old && old.generation === this.session.generation) {
+      void this.session.invoke("DestroyPropertyCollector", old.pc, {}).catch(() => undefined);
+    }
+  }
+
+  /** The group's view and filter in `c`, made when missing. */
+  private async viewOf(c: Collector, g: Group): Promise<MoRef> {
+    if (g.view) return g.view;
+    const content = await this.session.serviceContent();
+    const view = (await this.session.invoke("CreateListView", content.viewManager, {})) as MoRef;
+    try {
+      const spec: DataObject = {
+        $type: "PropertyFilterSpec",
+        propSet: [{ $type: "PropertySpec", type: g.type, all: false, pathSet: [...g.paths] }],
+        objectSet: [
+          {
+            $type: "ObjectSpec",
+            obj: view,
+            skip: true,
+            selectSet: [
+              { $type: "TraversalSpec", name: "view", type: "ListView", path: "view", skip: false },
+            ],
+          },
+        ],
+      };
+      g.filter = (await this.session.invoke("CreateFilter", c.pc, { spec, partialUpdates: false })) as MoRef;
+    } catch (error) {
+      await this.session.invoke("DestroyView", view, {}).catch(() => undefined);
+      throw error;
+    }
+    g.view = view;
+    return view;
+  }
+
+  private scheduleSync(): void {
+    if (this.syncScheduled || this.closed) return;
+    this.syncScheduled = true;
+    setImmediate(() => {
+      this.syncScheduled = false;
+      void this.sync();
+    });
+  }
+
+  /** Per group, one ModifyListView: adds the waited-on objects the view lacks, drops the others. */
+  private async sync(): Promise<void> {
+    if (this.syncing) {
+      this.scheduleSync();
+      return;
+    }
+    this.syncing = true;
+    try {
+      for (const g of this.groups.values()) {
+        const add: MoRef[] = [];
+        const remove: MoRef[] = [];
+        for (const [id, waits] of g.waits) if (!g.inView.has(id)) add.push([...waits][0]!.obj);
+        for (const [id, obj] of g.inView) if (!g.waits.has(id)) remove.push(obj);
+        if (add.length === 0 && remove.length === 0) continue;
+        if (add.length === 0 && !g.view) continue;
+        try {
+          const c = await this.collectorFor();
+          const view = await this.viewOf(c, g);
+          for (const obj of add) {
+            g.inView.set(obj.value, obj);
+            g.props.delete(obj.value);
+          }
+          for (const obj of remove) {
+            g.inView.delete(obj.value);
+            g.props.delete(obj.value);
+            g.leftView.add(obj.value);
+          }
+          const unresolved = await this.session.invoke("ModifyListView", view, { add, remove });
+          const gone = new Set<string>();
+          for (const obj of list(unresolved as MoRef | MoRef[] | undefined)) {
+            if (!(obj instanceof MoRef)) continue;
+            gone.add(obj.value);
+            g.inView.delete(obj.value);
+            for (const w of [...(g.waits.get(obj.value) ?? [])]) {
+              w.reject(new WaitedObjectGoneError(`${obj.value} was deleted`));
+            }
+          }
+          // An object back in the view it left is read once (all such in one call): the filter need
+          // not report it entering again, having never reported it leaving. New ones are reported.
+          const back = add.filter((obj) => !gone.has(obj.value) && g.leftView.has(obj.value));
+          for (const obj of add) g.leftView.delete(obj.value);
+          if (back.length > 0) await this.readDirect(g, back);
+        } catch (err) {
+          if (this.closed) return;
+          for (const obj of add) g.inView.delete(obj.value);
+          if (!isRetryable(err)) {
+            for (const obj of add) for (const w of [...(g.waits.get(obj.value) ?? [])]) w.reject(err);
+          } else {
+            // The collector went with its session: the poll loop makes a new one and syncs again.
+            this.forget();
+            this.pollAbort?.abort(new AbortedError("the collector was replaced"));
+          }
+        }
+      }
+    } finally {
+      this.syncing = false;
+    }
+  }
+
+  private start(): void {
+    if (this.running || this.closed) return;
+    this.running = true;
+    void this.loop().finally(() => {
+      this.running = false;
+      if (this.waiting() && !this.closed) this.start();
+    });
+  }
+
+  private async loop(): Promise<void> {
+    let failures = 0;
+    while (this.waiting() && !this.closed) {
+      let c: Collector | undefined;
+      try {
+        c = await this.collectorFor();
+        if ([...this.groups.values()].some((g) => [...g.waits.keys()].some((id) => !g.inView.has(id)))) {
+          await this.sync();
+        }
+        if (!this.waiting() || this.closed) return;
+        const poll = new AbortController();
+        this.pollAbort = poll;
         let updates: Record<string, unknown> | undefined;
         try {
           updates = (await this.session.invoke(
             "WaitForUpdatesEx",
-            collector.pc,
-            { version, options: { $type: "WaitOptions", maxWaitSeconds: Math.ceil(waitMs / 1000) } },
-            optionsOf(options.signal),
+            c.pc,
+            { version: c.version, options: { $type: "WaitOptions", maxWaitSeconds: longestPollSeconds } },
+            { signal: poll.signal },
           )) as Record<string, unknown> | undefined;
-        } catch (error) {
-          // The session was renewed meanwhile: its collector is gone; read afresh in the new one.
-          const renewed = this.session.generation !== collector.generation;
-          if (!renewed || !isVimFault(error, "ManagedObjectNotFound")) throw error;
-          collector = await open();
-          version = "";
-          continue;
+        } catch (err) {
+          if (poll.signal.aborted && !this.closed) continue;
+          throw err;
+        } finally {
+          if (this.pollAbort === poll) this.pollAbort = undefined;
         }
-        if (updates) {
-          version = String(updates.version ?? version);
-          if (applyUpdates(updates, props)) throw new WaitedObjectGoneError(`${obj.value} was deleted`);
-          if (news() && done(props)) return { ...props };
-        }
-        if (Date.now() >= nextReread) {
-          // Check rather than trust that no notification was missed.
-          const read = await this.read(content.propertyCollector, spec, options.signal);
-          if (!read) throw new WaitedObjectGoneError(`${obj.value} was deleted`);
-          props = read;
-          nextReread = Date.now() + rereadEvery;
-          if (news() && done(props)) return { ...props };
-        }
-        if (options.onProgress && Date.now() >= nextProgress) {
-          options.onProgress(Date.now() - started, props);
-          nextProgress = Date.now() + progressEvery;
+        failures = 0;
+        if (this.collector !== c || !updates) continue;
+        c.version = String(updates.version ?? c.version);
+        await this.apply(updates);
+      } catch (err) {
+        if (this.closed) return;
+        failures++;
+        if (c && this.collector === c) this.forget();
+        if (failures > 3 || !isRetryable(err)) {
+          this.rejectAll(err);
+          return;
         }
       }
-    } catch (error) {
-      if (options.signal?.aborted) throw cancellation(options.signal, `waiting on ${obj.value}`);
-      throw error;
-    } finally {
-      await this.session.invoke("DestroyPropertyCollector", collector.pc, {}).catch(() => undefined);
     }
   }
 
-  /** Reads the filter's properties directly; undefined when the object no longer exists. */
-  private async read(
-    pc: MoRef,
-    spec: DataObject,
-    signal: AbortSignal | undefined,
-  ): Promise<Record<string, unknown> | undefined> {
-    const result = (await this.session.invoke(
-      "RetrievePropertiesEx",
-      pc,
-      { specSet: [{ ...spec, reportMissingObjectsInResults: true }], options: { $type: "RetrieveOptions" } },
-      optionsOf(signal),
-    )) as Record<string, unknown> | undefined;
-    const found = list(result?.objects as Record<string, unknown>[] | Record<string, unknown> | undefined)[0];
-    if (!found) return undefined;
-    const missing = list(found.missingSet as Record<string, unknown>[] | Record<string, unknown>);
-    if (
-      missing.some(
-        (m) =>
-          (m.fault as { fault?: { $type?: unknown } } | undefined)?.fault?.$type === "ManagedObjectNotFound",
-      )
-    ) {
-      return undefined;
+  /** Applies one WaitForUpdatesEx answer and asks the waits of every changed object. */
+  private async apply(updates: Record<string, unknown>): Promise<void> {
+    const left: Array<[Group, MoRef]> = [];
+    for (const fs of list(updates.filterSet as Record<string, unknown>[] | Record<string, unknown>)) {
+      const filter = fs.filter instanceof MoRef ? fs.filter.value : undefined;
+      const g = [...this.groups.values()].find((x) => x.filter?.value === filter);
+      if (!g) continue;
+      for (const os of list(fs.objectSet as Record<string, unknown>[] | Record<string, unknown>)) {
+        if (!(os.obj instanceof MoRef)) continue;
+        const id = os.obj.value;
+        if (os.kind === "leave") {
+          if (g.waits.has(id) && g.inView.has(id)) left.push([g, os.obj]);
+          continue;
+        }
+        // Kept current while in the view, waited on or not: a later wait starts from them.
+        if (!g.inView.has(id)) continue;
+        const props = g.props.get(id) ?? {};
+        for (const change of list(os.changeSet as Record<string, unknown>[] | Record<string, unknown>)) {
+          if (change.op === "remove") delete props[String(change.name)];
+          else props[String(change.name)] = change.val;
+        }
+        g.props.set(id, props);
+        this.check(g, id);
+      }
     }
-    const props: Record<string, unknown> = {};
-    for (const p of list(found.propSet as Record<string, unknown>[] | Record<string, unknown>)) {
-      props[String(p.name)] = p.val;
-    }
-    return props;
+    // An object that left its view while waited on: deleted, or dropped from a view that was changed.
+    for (const [g, obj] of left) await this.readDirect(g, [obj]);
   }
+
+  /** Reads objects' properties directly; a deleted object fails its waits. */
+  private async readDirect(g: Group, objs: readonly MoRef[]): Promise<void> {
+    try {
+      const content = await this.session.serviceContent();
+      const result = (await this.session.invoke("RetrievePropertiesEx", content.propertyCollector, {
+        specSet: [
+          {
+            $type: "PropertyFilterSpec",
+            propSet: [{ $type: "PropertySpec", type: g.type, all: false, pathSet: [...g.paths] }],
+            objectSet: objs.map((obj) => ({ $type: "ObjectSpec", obj, skip: false })),
+            reportMissingObjectsInResults: true,
+          },
+        ],
+        options: { $type: "RetrieveOptions" },
+      })) as Record<string, unknown> | undefined;
+      const found = new Set<string>();
+      for (const o of list(
+        result?.objects as Record<string, unknown>[] | Record<string, unknown> | undefined,
+      )) {
+        if (!(o.obj instanceof MoRef)) continue;
+        const missing = list(o.missingSet as Record<string, unknown>[] | Record<string, unknown>);
+        if (
+          missing.some(
+            (m) =>
+              (m.fault as { fault?: { $type?: unknown } } | undefined)?.fault?.$type ===
+              "ManagedObjectNotFound",
+          )
+        ) {
+          continue;
+        }
+        found.add(o.obj.value);
+        if (!g.waits.has(o.obj.value) && !g.inView.has(o.obj.value)) continue;
+        const props: Record<string, unknown> = {};
+        for (const p of list(o.propSet as Record<string, unknown>[] | Record<string, unknown>)) {
+          props[String(p.name)] = p.val;
+        }
+        g.props.set(o.obj.value, props);
+        this.check(g, o.obj.value);
+      }
+      for (const obj of objs) {
+        if (found.has(obj.value)) continue;
+        g.inView.delete(obj.value);
+        for (const w of [...(g.waits.get(obj.value) ?? [])]) {
+          w.reject(new WaitedObjectGoneError(`${obj.value} was deleted`));
+        }
+      }
+    } catch (err) {
+      if (isVimFault(err, "ManagedObjectNotFound")) {
+        for (const obj of objs) {
+          for (const w of [...(g.waits.get(obj.value) ?? [])]) {
+            w.reject(new WaitedObjectGoneError(`${obj.value} was deleted`));
+          }
+        }
+      }
+      // Other failures: the next poll or re-read tries again.
+    }
+  }
+}
+
+function isRetryable(err: unknown): boolean {
+  return (
+    err instanceof TransportError ||
+    isVimFault(err, "ManagedObjectNotFound") ||
+    isVimFault(err, "NotAuthenticated") ||
+    isVimFault(err, "InvalidCollectorVersion") ||
+    isVimFault(err, "RequestCanceled")
+  );
 }
 
 /** The properties as the condition sees them: extra config without VMware Tools' own keys. */
 function relevant(props: Readonly<Record<string, unknown>>): Record<string, unknown> {
   if (!("config.extraConfig" in props)) return props;
   return { ...props, "config.extraConfig": withoutToolsKeys(props["config.extraConfig"]) };
-}
-
-function optionsOf(signal: AbortSignal | undefined): { signal?: AbortSignal } {
-  return signal ? { signal } : {};
-}
-
-/** Applies one WaitForUpdatesEx answer to `props`; true when the object left (was deleted). */
-function applyUpdates(updates: Record<string, unknown>, props: Record<string, unknown>): boolean {
-  let gone = false;
-  for (const fs of list(updates.filterSet as Record<string, unknown>[] | Record<string, unknown>)) {
-    for (const os of list(fs.objectSet as Record<string, unknown>[] | Record<string, unknown>)) {
-      if (os.kind === "leave") gone = true;
-      for (const c of list(os.changeSet as Record<string, unknown>[] | Record<string, unknown>)) {
-        if (c.op === "remove") delete props[String(c.name)];
-        else props[String(c.name)] = c.val;
-      }
-    }
-  }
-  return gone;
 }
