@@ -229,3 +229,18 @@ export function describeFault(type: string, serverMessage: string, detail: Recor
   const text = serverMessage && !/^\*?types\./.test(serverMessage) ? serverMessage : (known ?? type);
   return `${type}: ${text}${extra.length ? ` (${extra.join(", ")})` : ""}`;
 }
+
+/**
+ * True for a failure of a property-collector watch (a long poll, a view change) that a new
+ * collector can recover from: a broken connection, a collector gone with its session, a renewed
+ * session, a version the collector no longer knows, a cancelled wait.
+ */
+export function isWatchRecoverable(err: unknown): boolean {
+  return (
+    err instanceof TransportError ||
+    isVimFault(err, "ManagedObjectNotFound") ||
+    isVimFault(err, "NotAuthenticated") ||
+    isVimFault(err, "InvalidCollectorVersion") ||
+    isVimFault(err, "RequestCanceled")
+  );
+}

@@ -20,7 +20,7 @@
  * `guestinfo.vmtools.*`, refreshed while Tools run) is no news: the condition
  * is not asked again for it, and it costs no read.
  */
-import { AbortedError, cancellation, isVimFault, TransportError, VSphereError } from "./faults";
+import { AbortedError, cancellation, isVimFault, isWatchRecoverable, VSphereError } from "./faults";
 import type { Session } from "./session";
 import { list, type DataObject } from "./soap/xml";
 import { MoRef } from "./types";
@@ -372,7 +372,7 @@ export class PropertyWaiter {
         } catch (err) {
           if (this.closed) return;
           for (const obj of add) g.inView.delete(obj.value);
-          if (!isRetryable(err)) {
+          if (!isWatchRecoverable(err)) {
             for (const obj of add) for (const w of [...(g.waits.get(obj.value) ?? [])]) w.reject(err);
           } else {
             // The collector went with its session: the poll loop makes a new one and syncs again.
@@ -429,7 +429,7 @@ export class PropertyWaiter {
         if (this.closed) return;
         failures++;
         if (c && this.collector === c) this.forget();
-        if (failures > 3 || !isRetryable(err)) {
+        if (failures > 3 || !isWatchRecoverable(err)) {
           this.rejectAll(err);
           return;
         }
@@ -523,16 +523,6 @@ export class PropertyWaiter {
       // Other failures: the next poll or re-read tries again.
     }
   }
-}
-
-function isRetryable(err: unknown): boolean {
-  return (
-    err instanceof TransportError ||
-    isVimFault(err, "ManagedObjectNotFound") ||
-    isVimFault(err, "NotAuthenticated") ||
-    isVimFault(err, "InvalidCollectorVersion") ||
-    isVimFault(err, "RequestCanceled")
-  );
 }
 
 /** The properties as the condition sees them: extra config without VMware Tools' own keys. */

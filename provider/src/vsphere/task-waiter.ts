@@ -21,7 +21,7 @@
  * reads the awaited tasks directly, in one call: vCenter has been seen to miss
  * property-collector notifications (vmware/vic #7098). No per-task polling.
  */
-import { AbortedError, TaskError, isVimFault, TransportError } from "./faults";
+import { AbortedError, TaskError, isWatchRecoverable } from "./faults";
 import { faultFromLocalized, type PropertyReader } from "./property-collector";
 import type { Session } from "./session";
 import { list, type DataObject } from "./soap/xml";
@@ -269,7 +269,7 @@ export class TaskWaiter {
       if (this.closed) return;
       for (const task of add) this.inView.delete(task.value);
       if (watch) this.drop(watch);
-      if (++this.syncFailures > 3 || !isRetryable(err)) {
+      if (++this.syncFailures > 3 || !isWatchRecoverable(err)) {
         this.syncFailures = 0;
         this.rejectAll(err);
       }
@@ -340,7 +340,7 @@ export class TaskWaiter {
         // The collector is gone with its session, or the connection broke: start over with a new
         // collector and view, which report every awaited task's state as it enters.
         if (watch) this.drop(watch);
-        if (failures > 3 || !isRetryable(err)) {
+        if (failures > 3 || !isWatchRecoverable(err)) {
           this.rejectAll(err);
           return;
         }
@@ -449,16 +449,6 @@ export class TaskWaiter {
   abortAll(reason: string): void {
     this.rejectAll(new AbortedError(reason));
   }
-}
-
-function isRetryable(err: unknown): boolean {
-  return (
-    err instanceof TransportError ||
-    isVimFault(err, "ManagedObjectNotFound") ||
-    isVimFault(err, "NotAuthenticated") ||
-    isVimFault(err, "InvalidCollectorVersion") ||
-    isVimFault(err, "RequestCanceled")
-  );
 }
 
 /** Resolves after `ms`, or at once when `signal` aborts (the caller checks why it woke). */
