@@ -20,6 +20,7 @@
  * - closing: Cancel, SIGINT, SIGKILL after 5 s (plugin.ts).
  */
 import { createHash, randomBytes } from "node:crypto";
+import { availableParallelism } from "node:os";
 import { PACKAGE_NAME } from "../../provider/src/provider-config";
 import type { CloseReport, PluginConnection } from "./plugin";
 import {
@@ -184,7 +185,10 @@ export interface StackOptions {
   readonly attach?: boolean;
   /** The engine address sent in Handshake and Attach when the plugin has no fake engine. */
   readonly engineAddress?: string;
-  /** At most this many resource steps at once (`pulumi up --parallel`); default: unbounded, as the engine's default. */
+  /**
+   * At most this many resource steps at once (`pulumi up --parallel`); default: the CLI's, four per
+   * CPU or PULUMI_PARALLEL (pkg/cmd/pulumi/operations/up.go defaultParallel).
+   */
   readonly parallel?: number;
 }
 
@@ -421,7 +425,7 @@ export class Stack {
     // (deployment_executor.go, Execute: retirePendingDeletes before the program runs).
     if (!preview) await this.deletePending(rpc, ctx);
     const declared = new Set(resources.map((r) => this.urn(r.type, r.name)));
-    const limiter = new Limiter(this.options.parallel ?? Infinity);
+    const limiter = new Limiter(this.options.parallel ?? defaultParallel());
     const steps = new Map<ResourceDeclaration, Promise<void>>();
     let failure: { error: unknown } | undefined;
     const run = (declaration: ResourceDeclaration): Promise<void> => {
@@ -433,21 +437,19 @@ export class Stack {
           const before = new Set([...directDependencies(declaration), ...registeredBefore(declaration)]);
           await Promise.all([...before].filter((dep) => resources.includes(dep)).map(run));
           if (failure) throw new Error("not started: an earlier step failed");
-          await limiter.run(async () => {
-            ctx.timeline.push(`start:${declaration.name}`);
-            try {
-              await this.step(rpc, ctx, declaration, preview, options);
-            } catch (error) {
-              this.failedSteps.push({
-                name: declaration.name,
-                urn: this.urn(declaration.type, declaration.name),
-                error,
-              });
-              throw error;
-            } finally {
-              ctx.timeline.push(`end:${declaration.name}`);
-            }
-          });
+          ctx.timeline.push(`start:${declaration.name}`);
+          try {
+            await this.step(rpc, ctx, declaration, preview, options, limiter);
+          } catch (error) {
+            this.failedSteps.push({
+              name: declaration.name,
+              urn: this.urn(declaration.type, declaration.name),
+              error,
+            });
+            throw error;
+          } finally {
+            ctx.timeline.push(`end:${declaration.name}`);
+          }
         })().catch((error: unknown) => {
           failure ??= { error };
           throw error;
@@ -477,6 +479,7 @@ export class Stack {
     declaration: ResourceDeclaration,
     preview: boolean,
     options: DeployOptions,
+    limiter: Limiter,
   ): Promise<void> {
     const urn = this.urn(declaration.type, declaration.name);
     const propertyDependencies = this.propertyDependenciesOf(declaration);
@@ -504,120 +507,133 @@ export class Stack {
     const inputs = old ? applyIgnoreChanges(goal, old.inputs, declaration.options.ignoreChanges ?? []) : goal;
     // A targeted replacement is checked without its old inputs (step_generator.go).
     const fresh = !old || targeted;
-    const checked = await this.check(rpc, ctx, {
-      urn,
-      olds: fresh ? {} : old.inputs,
-      news: fresh ? goal : inputs,
-      randomSeed,
-      ...(autonaming ? { autonaming: autonaming.options } : {}),
-    });
-
-    if (!old) {
-      const created = await this.create(rpc, ctx, base, checked, preview, timeouts.create);
-      ctx.record(urn, created.properties);
-      const op = ctx.condemned.has(urn) ? "replace" : "create";
-      ctx.steps.push({ name: declaration.name, urn, op, outputs: created.properties });
-      return;
-    }
-
-    const decided = this.engineDecision(ctx, declaration, targeted);
-    let diff: DiffReply;
-    if (decided) {
-      diff = engineReplacement(decided);
-    } else if (!ctx.configKnown) {
-      // The engine answers for a provider whose config is unknown: "diff unavailable", shown as an update.
-      ctx.warnings.push(
-        `${urn}: the provider for this resource has inputs that are not known during preview; this preview may not correctly represent the changes`,
-      );
-      diff = { ...engineReplacement("provider"), replaces: [] };
-    } else {
-      diff = await rpc.diff({
+    // Check runs in the engine's step generation, which handles one registration at a time
+    // (deployment_executor.go handleSingleEvent → step_generator.go GenerateSteps calls prov.Check
+    // synchronously): Checks never overlap, and they do not take a `--parallel` slot.
+    const checked = await ctx.eventLoop.run(() =>
+      this.check(rpc, ctx, {
         urn,
-        id: old.id,
-        olds: old.outputs,
-        news: checked,
-        oldInputs: old.inputs,
-        ignoreChanges: declaration.options.ignoreChanges ?? [],
-      });
-    }
-
-    if (diff.replaces.length > 0) {
-      ctx.replaced.add(urn);
-      // The replacement's inputs are checked again, without olds, so defaults (names) are made
-      // afresh; a targeted replacement already was (step_generator.go).
-      const replacementInputs =
-        targeted || !ctx.configKnown
-          ? checked
-          : await this.check(rpc, ctx, {
-              urn,
-              olds: {},
-              news: goal,
-              randomSeed,
-              ...autonamingArg(autonaming),
-            });
-      const deleteFirst = goalDeleteBeforeReplace ?? diff.deleteBeforeReplace;
-      if (deleteFirst) await this.deleteBeforeReplace(rpc, ctx, old, preview, timeouts.delete);
-      let created: { id: string; properties: WireProperties };
-      try {
-        created = await this.create(rpc, ctx, base, replacementInputs, preview, timeouts.create);
-      } finally {
-        // Once the replacement exists (made, or made but not initialised), the old one awaits deletion.
-        if (!deleteFirst && !preview && this.state.get(urn) !== old) this.pendingDeletes.push(old);
+        olds: fresh ? {} : old.inputs,
+        news: fresh ? goal : inputs,
+        randomSeed,
+        ...(autonaming ? { autonaming: autonaming.options } : {}),
+      }),
+    );
+    // The step itself (Diff, then create, update or replace) runs on one of the step executor's
+    // `--parallel` workers (step_executor.go).
+    const release = await limiter.acquire();
+    try {
+      if (!old) {
+        const created = await this.create(rpc, ctx, base, checked, preview, timeouts.create);
+        ctx.record(urn, created.properties);
+        const op = ctx.condemned.has(urn) ? "replace" : "create";
+        ctx.steps.push({ name: declaration.name, urn, op, outputs: created.properties });
+        return;
       }
-      ctx.record(urn, created.properties);
-      ctx.steps.push({
-        name: declaration.name,
-        urn,
-        op: "replace",
-        outputs: created.properties,
-        diff,
-        deleteBeforeReplace: deleteFirst,
-        replacedBecause: decided ?? "diff",
-      });
-      return;
-    }
 
-    if (diff.changes === "some" || (old.initErrors?.length ?? 0) > 0) {
-      // Like the engine, a resource whose initialisation failed gets an Update (a retry) even without changes.
-      let updated: { properties: WireProperties };
-      try {
-        updated =
-          !ctx.configKnown && preview
-            ? { properties: {} }
-            : await rpc.update({
-                urn,
-                id: old.id,
-                olds: old.outputs,
-                news: checked,
-                oldInputs: old.inputs,
-                preview,
-                timeout: timeouts.update ?? 0,
-              });
-      } catch (error) {
-        if (error instanceof ProviderRpcError && error.initFailure && !preview) {
-          const failure = error.initFailure;
-          this.state.set(urn, {
-            ...old,
-            ...base,
-            inputs: checked,
-            outputs: failure.properties,
-            initErrors: failure.reasons,
-          });
+      const decided = this.engineDecision(ctx, declaration, targeted);
+      let diff: DiffReply;
+      if (decided) {
+        diff = engineReplacement(decided);
+      } else if (!ctx.configKnown) {
+        // The engine answers for a provider whose config is unknown: "diff unavailable", shown as an update.
+        ctx.warnings.push(
+          `${urn}: the provider for this resource has inputs that are not known during preview; this preview may not correctly represent the changes`,
+        );
+        diff = { ...engineReplacement("provider"), replaces: [] };
+      } else {
+        diff = await rpc.diff({
+          urn,
+          id: old.id,
+          olds: old.outputs,
+          news: checked,
+          oldInputs: old.inputs,
+          ignoreChanges: declaration.options.ignoreChanges ?? [],
+        });
+      }
+
+      if (diff.replaces.length > 0) {
+        ctx.replaced.add(urn);
+        // The replacement's inputs are checked again, without olds, so defaults (names) are made
+        // afresh; a targeted replacement already was (step_generator.go).
+        const replacementInputs =
+          targeted || !ctx.configKnown
+            ? checked
+            : await ctx.eventLoop.run(() =>
+                this.check(rpc, ctx, {
+                  urn,
+                  olds: {},
+                  news: goal,
+                  randomSeed,
+                  ...autonamingArg(autonaming),
+                }),
+              );
+        const deleteFirst = goalDeleteBeforeReplace ?? diff.deleteBeforeReplace;
+        if (deleteFirst) await this.deleteBeforeReplace(rpc, ctx, old, preview, timeouts.delete);
+        let created: { id: string; properties: WireProperties };
+        try {
+          created = await this.create(rpc, ctx, base, replacementInputs, preview, timeouts.create);
+        } finally {
+          // Once the replacement exists (made, or made but not initialised), the old one awaits deletion.
+          if (!deleteFirst && !preview && this.state.get(urn) !== old) this.pendingDeletes.push(old);
         }
-        throw error;
+        ctx.record(urn, created.properties);
+        ctx.steps.push({
+          name: declaration.name,
+          urn,
+          op: "replace",
+          outputs: created.properties,
+          diff,
+          deleteBeforeReplace: deleteFirst,
+          replacedBecause: decided ?? "diff",
+        });
+        return;
       }
-      if (!preview) {
-        const { initErrors: _cleared, ...rest } = old;
-        void _cleared;
-        this.state.set(urn, { ...rest, ...base, inputs: checked, outputs: updated.properties });
+
+      if (diff.changes === "some" || (old.initErrors?.length ?? 0) > 0) {
+        // Like the engine, a resource whose initialisation failed gets an Update (a retry) even without changes.
+        let updated: { properties: WireProperties };
+        try {
+          updated =
+            !ctx.configKnown && preview
+              ? { properties: {} }
+              : await rpc.update({
+                  urn,
+                  id: old.id,
+                  olds: old.outputs,
+                  news: checked,
+                  oldInputs: old.inputs,
+                  preview,
+                  timeout: timeouts.update ?? 0,
+                });
+        } catch (error) {
+          if (error instanceof ProviderRpcError && error.initFailure && !preview) {
+            const failure = error.initFailure;
+            this.state.set(urn, {
+              ...old,
+              ...base,
+              inputs: checked,
+              outputs: failure.properties,
+              initErrors: failure.reasons,
+            });
+          }
+          throw error;
+        }
+        if (!preview) {
+          const { initErrors: _cleared, ...rest } = old;
+          void _cleared;
+          this.state.set(urn, { ...rest, ...base, inputs: checked, outputs: updated.properties });
+        }
+        ctx.record(urn, updated.properties);
+        ctx.steps.push({ name: declaration.name, urn, op: "update", outputs: updated.properties, diff });
+        return;
       }
-      ctx.record(urn, updated.properties);
-      ctx.steps.push({ name: declaration.name, urn, op: "update", outputs: updated.properties, diff });
-      return;
+      if (!preview) this.state.set(urn, { ...old, ...base, inputs: checked });
+      ctx.record(urn, old.outputs);
+      ctx.steps.push({ name: declaration.name, urn, op: "same", outputs: old.outputs, diff });
+    } finally {
+      release();
     }
-    if (!preview) this.state.set(urn, { ...old, ...base, inputs: checked });
-    ctx.record(urn, old.outputs);
-    ctx.steps.push({ name: declaration.name, urn, op: "same", outputs: old.outputs, diff });
   }
 
   /** Keeps the state in registration order (`urns` first), however the parallel steps finished. */
@@ -855,11 +871,13 @@ export class Stack {
     entries: readonly StateEntry[],
   ): Promise<void> {
     const deleting = new Set(entries.map((entry) => entry.urn));
+    // Each antichain's deletes share the step executor's `--parallel` workers (step_executor.go).
+    const limiter = new Limiter(this.options.parallel ?? defaultParallel());
     for (const antichain of this.deletionAntichains(entries)) {
       const results = await Promise.allSettled(
         antichain.map(async (entry) => {
           try {
-            await this.deleteEntry(rpc, entry, undefined, deleting);
+            await limiter.run(() => this.deleteEntry(rpc, entry, undefined, deleting));
           } catch (error) {
             this.failedSteps.push({ name: entry.name, urn: entry.urn, error });
             throw error;
@@ -924,6 +942,8 @@ class CommandContext {
   readonly replaced = new Set<string>();
   /** URNs deleted early by a delete-before-replace cascade, to be created again. */
   readonly condemned = new Set<string>();
+  /** The engine's event loop: one registration's step generation (its Check) at a time. */
+  readonly eventLoop = new Limiter(1);
   replaceAll = false;
   configKnown = true;
   supportsAutonaming = false;
@@ -967,10 +987,33 @@ class CommandContext {
 }
 
 /** At most `limit` bodies at once. */
+/**
+ * The CLI's default `--parallel`: PULUMI_PARALLEL when set to a positive number, else four per CPU
+ * (pkg/cmd/pulumi/operations/up.go defaultParallel: GOMAXPROCS × 4, see pulumi/pulumi#14989).
+ */
+export function defaultParallel(env: NodeJS.ProcessEnv = process.env): number {
+  const configured = Number(env.PULUMI_PARALLEL);
+  if (Number.isInteger(configured) && configured > 0) return configured;
+  return availableParallelism() * 4;
+}
+
 class Limiter {
   private active = 0;
   private readonly waiting: (() => void)[] = [];
   constructor(private readonly limit: number) {}
+
+  /** Waits for a slot; the caller must call the returned release exactly once. */
+  async acquire(): Promise<() => void> {
+    if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.active++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.active--;
+      this.waiting.shift()?.();
+    };
+  }
 
   async run<T>(body: () => Promise<T>): Promise<T> {
     if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));

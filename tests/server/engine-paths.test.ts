@@ -298,6 +298,57 @@ describe("per resource (step_generator.go)", () => {
     expect(order.indexOf("child")).toBeLessThan(order.indexOf("a"));
   });
 
+  it("sends one Check at a time (the event loop's step generation) and runs at most --parallel steps at once, deletes included (deployment_executor.go, step_executor.go)", async () => {
+    const memory = createMemoryResourceTypes({ ResourceInitError });
+    const concurrency = { check: 0, maxCheck: 0, step: 0, maxStep: 0 };
+    const events: string[] = [];
+    const counted = <T>(kind: "check" | "step", call: () => Promise<T>): Promise<T> => {
+      const max = kind === "check" ? "maxCheck" : "maxStep";
+      concurrency[kind]++;
+      concurrency[max] = Math.max(concurrency[max], concurrency[kind]);
+      events.push(`${kind}-start`);
+      return call().finally(() => {
+        concurrency[kind]--;
+        events.push(`${kind}-end`);
+      });
+    };
+    const stack = new Stack({
+      config,
+      parallel: 2,
+      plugin: async () => {
+        const plugin = await startInProcessPlugin({ resourceTypes: memory.resourceTypes });
+        const rpc = new Proxy(plugin.rpc, {
+          get(target, key) {
+            const value = Reflect.get(target, key) as unknown;
+            if (typeof value !== "function") return value;
+            const method = (value as (...args: unknown[]) => Promise<unknown>).bind(target);
+            if (key === "check") return (...args: unknown[]) => counted("check", () => method(...args));
+            if (key === "create" || key === "delete") {
+              return (...args: unknown[]) => counted("step", () => method(...args));
+            }
+            return method;
+          },
+        });
+        return { ...plugin, rpc };
+      },
+    });
+    const names = ["a", "b", "c", "d", "e"];
+    const result = await stack.up(
+      names.map((n) => resource(MEMORY_TOKEN, n, { name: n, createDelayMs: 60 })),
+    );
+    expect(result.calls.filter((c) => c === "Check")).toHaveLength(5);
+    expect(concurrency.maxCheck).toBe(1);
+    expect(concurrency.maxStep).toBe(2);
+    // Checks do not wait for a worker: all five were sent before the first Create answered.
+    const checksBeforeFirstStepEnd = events
+      .slice(0, events.indexOf("step-end"))
+      .filter((e) => e === "check-start");
+    expect(checksBeforeFirstStepEnd).toHaveLength(5);
+    await stack.destroy();
+    expect(memory.store.size).toBe(0);
+    expect(concurrency.maxStep).toBe(2);
+  });
+
   it("lets steps already running finish after one fails, reports each failed step, and starts no dependent (step_executor.go executeChain)", async () => {
     const { stack } = setup();
     const a = resource(MEMORY_TOKEN, "a", { name: "a", failInit: true });
