@@ -163,14 +163,36 @@ export async function checkAndCreate(
   type: string,
   name: string,
   news: WireProperties,
+  generation?: StepGeneration,
 ): Promise<Created> {
   const urn = urnOf(type, name);
-  const checked = await plugin.rpc.check({ urn, news, randomSeed: randomBytes(32) });
+  const check = () => plugin.rpc.check({ urn, news, randomSeed: randomBytes(32) });
+  const checked = await (generation ? generation.run(check) : check());
   if (checked.failures.length > 0) {
     throw new Error(`Check of ${name} failed: ${JSON.stringify(checked.failures)}`);
   }
   const created = await plugin.rpc.create({ urn, properties: checked.inputs });
   return { urn, id: created.id, inputs: checked.inputs, outputs: created.properties };
+}
+
+/**
+ * The engine's step generation, which a burst of registrations goes through one at a time: the
+ * engine's event loop handles one RegisterResource event after another and calls the provider's
+ * Check inside it (pulumi/pulumi pkg/resource/deploy/deployment_executor.go handleSingleEvent →
+ * step_generator.go GenerateSteps), so Checks never overlap and are sent in registration order.
+ * The Create that follows runs on a step executor worker (step_executor.go); the benchmark runs
+ * every Create at once, as `pulumi up --parallel N` (or PULUMI_PARALLEL) with N at least the fleet
+ * size would (the CLI's default is four per CPU: pkg/cmd/pulumi/operations/up.go).
+ */
+export class StepGeneration {
+  private tail: Promise<unknown> = Promise.resolve();
+
+  /** Runs `call` once every earlier one has answered (or failed). */
+  run<T>(call: () => Promise<T>): Promise<T> {
+    const result = this.tail.then(call, call);
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
 }
 
 /** The inputs of container `i`: forked from parent i mod (parents), on the host's bridge port group. */
@@ -225,9 +247,10 @@ export interface BonnevilleFleetFigures {
 /** Runs an already-set-up world's fleet phases: N concurrent creates, then N concurrent deletes. */
 export async function runBonnevilleFleet(world: FleetWorld, n: number): Promise<BonnevilleFleetFigures> {
   const created: (Created | undefined)[] = new Array(n);
+  const generation = new StepGeneration();
   const create = await timedPhase(world, n, async (i) => {
     const name = `c${i}`;
-    created[i] = await checkAndCreate(world.plugin, VM_TOKEN, name, containerInputs(world, i));
+    created[i] = await checkAndCreate(world.plugin, VM_TOKEN, name, containerInputs(world, i), generation);
   });
   const afterCreate = await world.sim.inventory();
   const containersRunning = containersOf(afterCreate).filter((v) => v.powerState === "poweredOn").length;

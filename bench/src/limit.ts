@@ -11,7 +11,14 @@
  * what the bounds cost) and for the govmomi peer under the same model.
  */
 import * as cpu from "./measure";
-import { checkAndCreate, containerInputs, startWorld, VM_TOKEN, type FleetWorld } from "./fleet";
+import {
+  checkAndCreate,
+  containerInputs,
+  startWorld,
+  StepGeneration,
+  VM_TOKEN,
+  type FleetWorld,
+} from "./fleet";
 import { peerArgs, runProgram } from "./peer";
 import type { PluginRunOptions } from "./plugin-env";
 import { round2, round3, summarize, type LatencySummary } from "./measure";
@@ -97,12 +104,15 @@ export async function runAgainstLimit(
         .map((op) => op.vm!);
     } else {
       const ids: (string | undefined)[] = new Array(n);
+      const generation = new StepGeneration();
       const cpuBefore = cpu.cpuMillis(world.plugin.pid);
       startMs = Date.now();
       await Promise.all(
         Array.from({ length: n }, async (_, i) => {
           try {
-            ids[i] = (await checkAndCreate(world.plugin, VM_TOKEN, `c${i}`, containerInputs(world, i))).id;
+            ids[i] = (
+              await checkAndCreate(world.plugin, VM_TOKEN, `c${i}`, containerInputs(world, i), generation)
+            ).id;
           } catch (error) {
             errors.push(`#${i}: ${error instanceof ProviderRpcError ? error.details : String(error)}`);
           }
