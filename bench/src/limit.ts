@@ -45,6 +45,12 @@ export interface LimitRun {
   readonly limitMs: number;
   /** fleetMs ÷ limitMs. */
   readonly ratio: number;
+  /**
+   * What a client without any overhead would have reached with this run's own clone and boot
+   * times (see {@link idealScheduleMs}), ms; and fleetMs ÷ that: the client's own share.
+   */
+  readonly idealMs: number;
+  readonly ratioToIdeal: number;
   /** Per container: from the burst's start (every fork is asked for at once) to its running report, ms. */
   readonly forkToRunning: LatencySummary;
   /** Most of the client's tasks in flight (queued or running in vCenter) at once: overall, and on the busiest host. */
@@ -126,6 +132,7 @@ export async function runAgainstLimit(
     const running = vms.map((vm) => report.running[vm]).filter((t): t is number => t !== undefined);
     const fleetMs = running.length > 0 ? Math.max(...running) - startMs : 0;
     const limitMs = platformLimitMs(model, n, hosts);
+    const idealMs = idealScheduleMs(report, new Set(vms), model.perHost);
     const flight = inFlight(report, new Set(vms));
     return {
       client,
@@ -134,6 +141,8 @@ export async function runAgainstLimit(
       fleetMs: round2(fleetMs),
       limitMs: round2(limitMs),
       ratio: round3(fleetMs / limitMs),
+      idealMs: round2(idealMs),
+      ratioToIdeal: idealMs > 0 ? round3(fleetMs / idealMs) : 0,
       forkToRunning: summarize(running.map((t) => t - startMs)),
       peakInFlight: flight.overall,
       peakInFlightPerHost: flight.perHost,
@@ -167,6 +176,33 @@ async function waitRunning(
     }
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
+}
+
+/**
+ * The fleet time of a perfect client, with the durations this run drew: every clone asked for at
+ * once, each host running its clones in the order they arrived on its `perHost` slots back to back,
+ * and each fork then taking its own measured time from clone end to running (Tools' address and the
+ * agent's start). The limit's formula is a fluid bound; this keeps the last wave and the spread of
+ * the clones that happened, so fleet time ÷ this is what the client itself added.
+ */
+export function idealScheduleMs(report: SimTimingReport, vms: ReadonlySet<string>, perHost: number): number {
+  const clones = report.ops
+    .filter((op) => op.method === "InstantClone_Task" && op.vm && vms.has(op.vm))
+    .filter(
+      (op) => op.startedAt !== undefined && op.endedAt !== undefined && report.running[op.vm!] !== undefined,
+    )
+    .sort((a, b) => a.queuedAt - b.queuedAt);
+  const slots = new Map<string, number[]>();
+  let worst = 0;
+  for (const op of clones) {
+    let free = slots.get(op.host ?? "");
+    if (!free) slots.set(op.host ?? "", (free = new Array<number>(perHost).fill(0)));
+    const slot = free.indexOf(Math.min(...free));
+    const end = free[slot]! + (op.endedAt! - op.startedAt!);
+    free[slot] = end;
+    worst = Math.max(worst, end + (report.running[op.vm!]! - op.endedAt!));
+  }
+  return worst;
 }
 
 /** Most of the given VMs' clone tasks in flight (asked for and not ended) at once, overall and per host. */

@@ -99,6 +99,8 @@ function limitRows(results: BenchResults): string[][] {
       "all running",
       "limit",
       "÷ limit",
+      "ideal",
+      "÷ ideal",
       "fork→running p50",
       "p99",
       "first/last fork",
@@ -121,6 +123,8 @@ function limitRows(results: BenchResults): string[][] {
         s(r.fleetMs),
         s(r.limitMs),
         r.ratio.toFixed(2),
+        s(r.idealMs),
+        r.ratioToIdeal.toFixed(2),
         s(r.forkToRunning.p50),
         s(r.forkToRunning.p99),
         `${s(r.firstForkMs)} / ${s(r.lastForkMs)}`,
@@ -140,7 +144,9 @@ function limitNote(results: BenchResults): string {
   return (
     `Timing model: instant clone ${model.cloneMs} ms median (log-normal spread ${model.spread}), ${model.perHost} provisioning ` +
     `operations per host, ${model.vcenterTasks} tasks per vCenter, Tools address ${model.toolsAddressMs} ms + agent start ` +
-    `${model.agentStartMs} ms; limit = N ÷ (hosts × ${model.perHost}) × mean clone + mean address and agent start. ` +
+    `${model.agentStartMs} ms; limit = N ÷ (hosts × ${model.perHost}) × mean clone + mean address and agent start; ` +
+    `ideal = a client without overhead given this run's own clone and boot times (all asked for at once, each host's ` +
+    `${model.perHost} slots kept busy in arrival order). ` +
     `Bonneville / peer: ${results.limit.map((l) => `N=${l.n} on ${l.hosts} hosts ${l.ratios.bonnevillePeer.toFixed(2)}`).join(", ")}. ` +
     `With bounds ÷ without: ${results.limit.map((l) => `N=${l.n} on ${l.hosts} hosts ${l.ratios.admissionCost.toFixed(2)}`).join(", ")}.`
   );

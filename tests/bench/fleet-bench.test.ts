@@ -10,6 +10,8 @@ import * as path from "node:path";
 import { fleetChart } from "../../bench/src/chart";
 import { parseArgs, replaceFigures, writeOutputs } from "../../bench/src/main";
 import { formatMarkdown, formatTable } from "../../bench/src/report";
+import { idealScheduleMs } from "../../bench/src/limit";
+import type { SimTimingReport } from "../support/sim";
 import type { BenchResults } from "../../bench/src/results";
 import { failureCount, runBench } from "../../bench/src/run";
 
@@ -108,12 +110,57 @@ describe("the fleet benchmark at N=3 and N=5", () => {
       expect(r.forkToRunning.count).toBe(4);
       expect(r.fleetMs).toBeGreaterThan(0);
       expect(r.limitMs).toBeGreaterThan(0);
+      // A client without overhead, with the same draws, is never slower than the client measured.
+      expect(r.idealMs).toBeGreaterThan(0);
+      expect(r.idealMs).toBeLessThanOrEqual(r.fleetMs + 0.01);
       // Every clone was made under the model: queued in vCenter, at most 8 at once on a host.
       expect(r.peakRunningPerHost).toBeGreaterThan(0);
       expect(r.peakRunningPerHost).toBeLessThanOrEqual(8);
     }
     expect(l!.bonneville.peakInFlightPerHost).toBeLessThanOrEqual(16);
     expect(l!.ratios.bonnevillePeer).toBeGreaterThan(0);
+  });
+
+  it("schedules the ideal client's clones back to back on each host's slots, in arrival order, each fork then taking its own boot time", () => {
+    const clone = (vm: string, host: string, queuedAt: number, ms: number) => ({
+      method: "InstantClone_Task",
+      task: `task-${vm}`,
+      vm,
+      host,
+      queuedAt,
+      startedAt: 5000,
+      endedAt: 5000 + ms,
+    });
+    const report: SimTimingReport = {
+      on: true,
+      ops: [
+        clone("vm-1", "host-1", 1, 100),
+        clone("vm-2", "host-1", 2, 200),
+        clone("vm-3", "host-1", 3, 50),
+        clone("vm-4", "host-2", 4, 120),
+        {
+          method: "PowerOffVM_Task",
+          task: "task-x",
+          vm: "vm-9",
+          host: "host-2",
+          queuedAt: 0,
+          startedAt: 0,
+          endedAt: 9999,
+        },
+      ],
+      // Boot (clone end to running): vm-1 10 ms, vm-2 10 ms, vm-3 70 ms, vm-4 5 ms.
+      running: { "vm-1": 5110, "vm-2": 5210, "vm-3": 5120, "vm-4": 5125 },
+      peakVCenter: 0,
+      peakHost: {},
+      queuedNow: 0,
+    };
+    const vms = new Set(["vm-1", "vm-2", "vm-3", "vm-4"]);
+    // Two slots on host-1: vm-1 0–100, vm-2 0–200, vm-3 100–150 then 70 ms: running at 220.
+    expect(idealScheduleMs(report, vms, 2)).toBe(220);
+    // One slot: 100, 300, 350 (+70) = 420.
+    expect(idealScheduleMs(report, vms, 1)).toBe(420);
+    // Only the VMs asked about count.
+    expect(idealScheduleMs(report, new Set(["vm-4"]), 2)).toBe(125);
   });
 
   it("writes the JSON, the charts and the report", async () => {
@@ -132,7 +179,9 @@ describe("the fleet benchmark at N=3 and N=5", () => {
     expect(svg).toBe(fleetChart(results));
     expect(formatTable(results)).toContain("govmomi peer");
     expect(formatMarkdown(results)).toContain("| N | client | create wall |");
-    expect(formatMarkdown(results)).toContain("| N | hosts | client | all running | limit | ÷ limit |");
+    expect(formatMarkdown(results)).toContain(
+      "| N | hosts | client | all running | limit | ÷ limit | ideal | ÷ ideal |",
+    );
   });
 });
 
