@@ -72,6 +72,14 @@ function ledgerOf(client: VSphereClient, parent: MoRef): Promise<Ledger> {
 }
 
 /**
+ * Starts reading a parent's chain (frozen, delta-disk levels) ahead of {@link reserveFork}, so the
+ * read overlaps the create's other look-ups; a failed read is tried again by reserveFork.
+ */
+export function prefetchChain(client: VSphereClient, parent: MoRef): void {
+  ledgerOf(client, parent).catch(() => undefined);
+}
+
+/**
  * Takes one fork's place in a running parent's chain before the InstantClone_Task is sent, or
  * refuses the fork. Returns the function that gives the place back when the clone failed.
  */

@@ -51,7 +51,7 @@ import {
   type MadeVm,
 } from "./common";
 import { BonnevilleError, ResourceInitError, ValidationError, WaitTimeoutError } from "./errors";
-import { reserveFork } from "./clone-chain";
+import { prefetchChain, reserveFork } from "./clone-chain";
 import {
   contractKeys,
   contractValues,
@@ -364,6 +364,11 @@ async function create(
   const client = await ctx.client();
   const { signal } = ctx;
   const fixedName = String(given.name);
+  // The first create of a run pays for each look-up below once (later ones find them cached), and
+  // the independent ones go out together: this account's unfinished clones (see adoption below),
+  // the parent's shape and the parent's delta-disk chain.
+  const earlierClones = settleEarlierTasks(ctx, client, INSTANT_CLONE, 120);
+  earlierClones.catch(() => undefined); // awaited below; a create that fails first must not leave it unhandled
   const parentRef = await resolveInput(
     client,
     ctx,
@@ -372,6 +377,7 @@ async function create(
     objectKinds.virtualMachine,
     "vm",
   );
+  prefetchChain(client, parentRef);
   const parent = await parentShape(client, parentRef);
   const [nicNetworks, pool, folder] = await Promise.all([
     nicPlan(
@@ -413,7 +419,7 @@ async function create(
 
   // A VM with this URN and spec left by an interrupted create is adopted, not duplicated; a clone
   // such a create asked for that vCenter is still making is waited for first.
-  if (folder) await settleEarlierTasks(ctx, client, INSTANT_CLONE, 120);
+  await earlierClones;
   const adopted = folder ? await adoptable(client, folder, ctx.urn, digest) : undefined;
   if (adopted) {
     ctx.progress(
