@@ -49,11 +49,11 @@ export const CONTAINER = {
 } as const;
 
 /**
- * Inputs every benchmark parent gets beyond its placement. Fleets should fork from frozen parents
- * (DESIGN.md, "Where a user outgrows one machine"); once ParentTemplate has its `freeze` input
- * (issue 14), switching is this one line: `{ freeze: true }`.
+ * Inputs every benchmark parent gets beyond its placement: fleets fork from frozen parents (DESIGN.md,
+ * "Where a user outgrows one machine"), whose forks leave the parent's disk chain alone. `freeze` is
+ * ParentTemplate's default; it is given here so the benchmark says what it measures.
  */
-const PARENT_EXTRA_INPUTS: WireProperties = {};
+const PARENT_EXTRA_INPUTS: WireProperties = { freeze: true };
 
 /** Milliseconds a new parent takes to signal ready in the simulator (kept short: setup is not measured). */
 const PARENT_READY_MS = "150";
@@ -115,6 +115,12 @@ export async function startWorld(
         }),
       ),
     );
+    const unfrozen = parents.filter((p) => p.outputs.frozen !== true);
+    if (unfrozen.length > 0) {
+      throw new Error(
+        `the benchmark forks from frozen parents, but ${unfrozen.map((p) => p.id).join(", ")} did not freeze`,
+      );
+    }
     const running = plugin;
     return {
       sim,
