@@ -164,6 +164,15 @@ export function limitChart(results: BenchResults): string {
         )}</title></rect>`,
         `<text x="${f1(left + j * barW + (barW - 4) / 2)}" y="${f1(y(r) - 4)}" text-anchor="middle" font-size="10">${r.toFixed(2)}</text>`,
       );
+      // The ideal schedule of the same run's draws (a client without overhead), as a tick on the bar.
+      const ideal = g[b.key].limitMs > 0 ? g[b.key].idealMs / g[b.key].limitMs : 0;
+      if (ideal > 0) {
+        svg.push(
+          `<line x1="${f1(left + j * barW - 2)}" x2="${f1(left + j * barW + barW - 2)}" y1="${f1(y(ideal))}" y2="${f1(y(ideal))}" stroke="#111" stroke-width="2"><title>${escapeXml(
+            `ideal for this run's draws: ${(g[b.key].idealMs / 1000).toFixed(2)} s (${ideal.toFixed(2)}× the limit)`,
+          )}</title></line>`,
+        );
+      }
     });
     svg.push(
       `<text x="${f1(MARGIN.left + i * groupW + groupW / 2)}" y="${MARGIN.top + plotH + 20}" text-anchor="middle">${escapeXml(`N=${g.n}, ${g.hosts} hosts`)}</text>`,
@@ -190,6 +199,11 @@ export function limitChart(results: BenchResults): string {
       `<text x="${MARGIN.left + 28}" y="${ly}" dy="4">${escapeXml(b.label)}</text>`,
     );
   });
+  const ly = MARGIN.top + 12 + bars.length * 18;
+  svg.push(
+    `<line x1="${MARGIN.left + 8}" x2="${MARGIN.left + 24}" y1="${ly}" y2="${ly}" stroke="#111" stroke-width="2"/>`,
+    `<text x="${MARGIN.left + 28}" y="${ly}" dy="4">ideal: no client overhead, the same run's clone and boot times</text>`,
+  );
   svg.push("</svg>");
   return `${svg.join("\n")}\n`;
 }

@@ -172,6 +172,7 @@ describe("the fleet benchmark at N=3 and N=5", () => {
       "report.txt",
     ]);
     expect(fs.readFileSync(path.join(outDir, "limit.svg"), "utf8")).toContain("fleet time ÷ limit");
+    expect(fs.readFileSync(path.join(outDir, "limit.svg"), "utf8")).toContain("ideal for this run");
     const json = JSON.parse(fs.readFileSync(path.join(outDir, "latest.json"), "utf8")) as BenchResults;
     expect(json.fleet[1]!.bonneville.createWallMs).toBe(results.fleet[1]!.bonneville.createWallMs);
     const svg = fs.readFileSync(path.join(outDir, "fleet.svg"), "utf8");
