@@ -7,7 +7,11 @@
  * and one WaitForUpdatesEx long poll reports for all of them. Waits that begin
  * in the same event-loop turn join their view in one ModifyListView (which also
  * drops the objects no longer waited on), so a burst of creates that each wait
- * for their guest costs a few calls for the lot, not a collector each. An
+ * for their guest costs a few calls for the lot, not a collector each. Objects
+ * whose waits ended stay in the view while other waits of their set go on (the
+ * poll keeps their values current, so a new wait on one is answered at once)
+ * and leave it with the next join, or all in one call when the set's last wait
+ * ends: in a burst, the ends would otherwise cost a ModifyListView each. An
  * object that enters a view is reported with its current values, so the
  * condition is checked at once; one that leaves while waited on is read
  * directly to tell a deleted object from a view change. A renewed session gets
@@ -327,7 +331,10 @@ export class PropertyWaiter {
     });
   }
 
-  /** Per group, one ModifyListView: adds the waited-on objects the view lacks, drops the others. */
+  /**
+   * Per group, one ModifyListView: adds the waited-on objects the view lacks, drops the others. Only
+   * dropping waits for a join, or for the group's last wait to end.
+   */
   private async sync(): Promise<void> {
     if (this.syncing) {
       this.scheduleSync();
@@ -341,7 +348,7 @@ export class PropertyWaiter {
         for (const [id, waits] of g.waits) if (!g.inView.has(id)) add.push([...waits][0]!.obj);
         for (const [id, obj] of g.inView) if (!g.waits.has(id)) remove.push(obj);
         if (add.length === 0 && remove.length === 0) continue;
-        if (add.length === 0 && !g.view) continue;
+        if (add.length === 0 && (!g.view || g.waits.size > 0)) continue;
         try {
           const c = await this.collectorFor();
           const view = await this.viewOf(c, g);
