@@ -7,6 +7,7 @@
 import {
   ClusterComputeResource,
   MoRef,
+  PropertyWaiter,
   PropertyWaitTimeoutError,
   TaskError,
   VirtualMachine,
@@ -318,6 +319,47 @@ describe("property waits", () => {
       await new Promise((r) => setTimeout(r, 200));
       expect(await made("ModifyListView")).toBe(4);
     } finally {
+      await own.close();
+      await Promise.all(vms.map((vm) => vm.destroy()));
+    }
+  });
+
+  it("that begin within the batch window of the last view change join the view together, in one ModifyListView", async () => {
+    const vms = await Promise.all(
+      Array.from({ length: 3 }, async (_, i) => {
+        const ref = (await client.waitForTask(await startClone(client, `windowed-wait-${i}`))) as MoRef;
+        return new VirtualMachine(client, ref);
+      }),
+    );
+    const own = connect();
+    // A window far longer than the 60 ms between the waits below, whatever the machine's load.
+    const waiter = new PropertyWaiter(own.session, { batchWindowMs: 1000 });
+    try {
+      const waits: Promise<Record<string, unknown>>[] = [];
+      for (const vm of vms) {
+        waits.push(
+          waiter.waitFor(
+            vm.ref,
+            ["config.extraConfig"],
+            (p) => extraValue(p, "guestinfo.windowed") === "set",
+            {
+              timeoutMs: 30_000,
+            },
+          ),
+        );
+        await new Promise((r) => setTimeout(r, 60));
+      }
+      // The first joined at once; the two begun 60 and 120 ms later, together when the window ended.
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(own.calls.count("ModifyListView")).toBe(2);
+      await Promise.all(vms.map((vm) => vm.setExtraConfig({ "guestinfo.windowed": "set" })));
+      expect((await Promise.all(waits)).map((p) => extraValue(p, "guestinfo.windowed"))).toEqual([
+        "set",
+        "set",
+        "set",
+      ]);
+    } finally {
+      waiter.close();
       await own.close();
       await Promise.all(vms.map((vm) => vm.destroy()));
     }
