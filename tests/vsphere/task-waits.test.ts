@@ -7,6 +7,7 @@
 import {
   ClusterComputeResource,
   MoRef,
+  PropertyWaiter,
   PropertyWaitTimeoutError,
   TaskError,
   VirtualMachine,
@@ -266,6 +267,99 @@ describe("property waits", () => {
       // Joins are batched: far fewer view changes and polls than waits.
       expect(made("ModifyListView") + made("WaitForUpdatesEx")).toBeLessThan(vms.length);
     } finally {
+      await own.close();
+      await Promise.all(vms.map((vm) => vm.destroy()));
+    }
+  });
+
+  it("that end while others go on leave the view together with the last, and a new wait on one is answered from the poll's values", async () => {
+    const vms = await Promise.all(
+      Array.from({ length: 6 }, async (_, i) => {
+        const ref = (await client.waitForTask(await startClone(client, `staggered-wait-${i}`))) as MoRef;
+        return new VirtualMachine(client, ref);
+      }),
+    );
+    const own = connect();
+    try {
+      // The waiting client's own calls (the changes go through the shared one).
+      const made = async (m: string) => {
+        await new Promise((r) => setImmediate(r));
+        return own.calls.count(m);
+      };
+      const marked = (vm: VirtualMachine, value: string) =>
+        own.waits.waitFor(
+          vm.ref,
+          ["config.extraConfig"],
+          (p) => extraValue(p, "guestinfo.staggered") === value,
+          {
+            timeoutMs: 30_000,
+          },
+        );
+      const waits = vms.map((vm) => marked(vm, "set"));
+      // The first five end one after another, each in its own turn, while the sixth goes on.
+      for (const [i, vm] of vms.slice(0, 5).entries()) {
+        await vm.setExtraConfig({ "guestinfo.staggered": "set" });
+        expect(extraValue(await waits[i]!, "guestinfo.staggered")).toBe("set");
+      }
+      expect(await made("ModifyListView")).toBe(1);
+      // The first VM is still in the view, its values kept current by the poll: a wait on a later
+      // change needs no join.
+      const again = marked(vms[0]!, "again");
+      await vms[0]!.setExtraConfig({ "guestinfo.staggered": "again" });
+      expect(extraValue(await again, "guestinfo.staggered")).toBe("again");
+      expect(await made("ModifyListView")).toBe(1);
+      await vms[5]!.setExtraConfig({ "guestinfo.staggered": "set" });
+      expect(extraValue(await waits[5]!, "guestinfo.staggered")).toBe("set");
+      // The last end drops all six in one call.
+      await new Promise((r) => setTimeout(r, 200));
+      expect(await made("ModifyListView")).toBe(2);
+      // Out of the view, a wait joins it again (and, the only one, leaves it when it ends).
+      await vms[1]!.setExtraConfig({ "guestinfo.staggered": "later" });
+      expect(extraValue(await marked(vms[1]!, "later"), "guestinfo.staggered")).toBe("later");
+      await new Promise((r) => setTimeout(r, 200));
+      expect(await made("ModifyListView")).toBe(4);
+    } finally {
+      await own.close();
+      await Promise.all(vms.map((vm) => vm.destroy()));
+    }
+  });
+
+  it("that begin within the batch window of the last view change join the view together, in one ModifyListView", async () => {
+    const vms = await Promise.all(
+      Array.from({ length: 3 }, async (_, i) => {
+        const ref = (await client.waitForTask(await startClone(client, `windowed-wait-${i}`))) as MoRef;
+        return new VirtualMachine(client, ref);
+      }),
+    );
+    const own = connect();
+    // A window far longer than the 60 ms between the waits below, whatever the machine's load.
+    const waiter = new PropertyWaiter(own.session, { batchWindowMs: 1000 });
+    try {
+      const waits: Promise<Record<string, unknown>>[] = [];
+      for (const vm of vms) {
+        waits.push(
+          waiter.waitFor(
+            vm.ref,
+            ["config.extraConfig"],
+            (p) => extraValue(p, "guestinfo.windowed") === "set",
+            {
+              timeoutMs: 30_000,
+            },
+          ),
+        );
+        await new Promise((r) => setTimeout(r, 60));
+      }
+      // The first joined at once; the two begun 60 and 120 ms later, together when the window ended.
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(own.calls.count("ModifyListView")).toBe(2);
+      await Promise.all(vms.map((vm) => vm.setExtraConfig({ "guestinfo.windowed": "set" })));
+      expect((await Promise.all(waits)).map((p) => extraValue(p, "guestinfo.windowed"))).toEqual([
+        "set",
+        "set",
+        "set",
+      ]);
+    } finally {
+      waiter.close();
       await own.close();
       await Promise.all(vms.map((vm) => vm.destroy()));
     }

@@ -15,6 +15,12 @@ import type * as statusPb from "@pulumi/pulumi/proto/status_pb";
 import type * as structPb from "google-protobuf/google/protobuf/struct_pb";
 import type * as emptyPb from "google-protobuf/google/protobuf/empty_pb";
 import type * as anyPb from "google-protobuf/google/protobuf/any_pb";
+import {
+  readStructRequest,
+  writeStructResponse,
+  type StructRequest,
+  type StructResponse,
+} from "./struct-wire";
 
 /** The loaded protocol modules. */
 export interface Protocol {
@@ -75,4 +81,61 @@ export function structToObject(struct: structPb.Struct | undefined): Record<stri
 /** A JavaScript object as a protobuf `Struct`. */
 export function objectToStruct(object: Record<string, unknown>): structPb.Struct {
   return protocol().struct.Struct.fromJavaScript(object as Record<string, structPb.JavaScriptValue>);
+}
+
+/** The Struct fields of the requests and responses whose property maps skip google-protobuf. */
+export const STRUCT_FIELDS = {
+  checkRequest: { olds: 2, news: 3 },
+  checkResponse: { inputs: 1 },
+  createRequest: { properties: 2 },
+  createResponse: { properties: 2 },
+} as const;
+
+/** A Check request as the provider service receives it (its olds and news decoded, not in `message`). */
+export type CheckCall = StructRequest<providerPb.CheckRequest, keyof typeof STRUCT_FIELDS.checkRequest>;
+/** A Check answer (its inputs encoded, not in `message`). */
+export type CheckAnswer = StructResponse<providerPb.CheckResponse, keyof typeof STRUCT_FIELDS.checkResponse>;
+/** A Create request as the provider service receives it (its properties decoded, not in `message`). */
+export type CreateCall = StructRequest<providerPb.CreateRequest, keyof typeof STRUCT_FIELDS.createRequest>;
+/** A Create answer (its properties encoded, not in `message`). */
+export type CreateAnswer = StructResponse<
+  providerPb.CreateResponse,
+  keyof typeof STRUCT_FIELDS.createResponse
+>;
+
+let service: grpcJs.ServiceDefinition | undefined;
+
+/**
+ * pulumirpc.ResourceProvider as the plugin serves it: the generated definition, except that Check
+ * and Create (one each per resource a deployment makes) carry their property maps as
+ * {@link CheckCall}/{@link CheckAnswer} and {@link CreateCall}/{@link CreateAnswer}, read and
+ * written by `struct-wire.ts` instead of google-protobuf's Struct messages. The bytes on the wire
+ * are the same protobuf messages.
+ */
+export function resourceProviderService(): grpcJs.ServiceDefinition {
+  if (service) return service;
+  const { providerGrpc, provider } = protocol();
+  const generated = providerGrpc.ResourceProviderService as unknown as grpcJs.ServiceDefinition;
+  service = {
+    ...generated,
+    check: {
+      ...generated.check!,
+      requestDeserialize: (bytes: Buffer): CheckCall =>
+        readStructRequest(bytes, STRUCT_FIELDS.checkRequest, (rest) =>
+          provider.CheckRequest.deserializeBinary(rest),
+        ),
+      responseSerialize: (answer: CheckAnswer): Buffer =>
+        writeStructResponse(answer, STRUCT_FIELDS.checkResponse, (message) => message.serializeBinary()),
+    },
+    create: {
+      ...generated.create!,
+      requestDeserialize: (bytes: Buffer): CreateCall =>
+        readStructRequest(bytes, STRUCT_FIELDS.createRequest, (rest) =>
+          provider.CreateRequest.deserializeBinary(rest),
+        ),
+      responseSerialize: (answer: CreateAnswer): Buffer =>
+        writeStructResponse(answer, STRUCT_FIELDS.createResponse, (message) => message.serializeBinary()),
+    },
+  };
+  return service;
 }

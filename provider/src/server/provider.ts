@@ -29,7 +29,16 @@ import {
   toConnectionOptions,
 } from "../provider-config";
 import { secretPropertyNames } from "../schema";
-import { protocol, objectToStruct, structToObject } from "./protocol";
+import {
+  protocol,
+  objectToStruct,
+  structToObject,
+  type CheckAnswer,
+  type CheckCall,
+  type CreateAnswer,
+  type CreateCall,
+} from "./protocol";
+import { decodeStruct, encodeStruct } from "./struct-wire";
 import {
   decodeProperties,
   encodeProperties,
@@ -102,7 +111,10 @@ export class ProviderService {
 
   constructor(private readonly options: ProviderServiceOptions) {}
 
-  /** The handlers, keyed by the service's method names (unlisted methods answer UNIMPLEMENTED). */
+  /**
+   * The handlers, keyed by the service's method names (unlisted methods answer UNIMPLEMENTED), for
+   * the definition `resourceProviderService()` gives (Check and Create take and give decoded maps).
+   */
   handlers(): grpcJs.UntypedServiceImplementation {
     return {
       handshake: this.unary((req: providerPb.ProviderHandshakeRequest) => this.handshake(req)),
@@ -111,9 +123,9 @@ export class ProviderService {
       checkConfig: this.unary((req: providerPb.CheckRequest) => this.checkConfig(req)),
       diffConfig: this.unary((req: providerPb.DiffRequest) => this.diffConfig(req)),
       configure: this.unary((req: providerPb.ConfigureRequest) => this.configure(req)),
-      check: this.unary((req: providerPb.CheckRequest) => this.check(req)),
+      check: this.unary((req: CheckCall) => this.check(req)),
       diff: this.unary((req: providerPb.DiffRequest) => this.diff(req)),
-      create: this.unary((req: providerPb.CreateRequest) => this.create(req)),
+      create: this.unary((req: CreateCall) => this.create(req)),
       read: this.unary((req: providerPb.ReadRequest) => this.read(req)),
       update: this.unary((req: providerPb.UpdateRequest) => this.update(req)),
       delete: this.unary((req: providerPb.DeleteRequest) => this.delete(req)),
@@ -260,11 +272,12 @@ export class ProviderService {
 
   // ---- resources ------------------------------------------------------------------------------
 
-  private async check(req: providerPb.CheckRequest): Promise<providerPb.CheckResponse> {
+  private async check(call: CheckCall): Promise<CheckAnswer> {
+    const req = call.message;
     const urn = req.getUrn();
     const resourceType = this.resourceType(req.getType(), urn);
-    const news = this.decode(req.getNews());
-    const olds = this.decode(req.getOlds());
+    const news = this.decodeObject(call.structs.news);
+    const olds = this.decodeObject(call.structs.olds);
     const autonaming = autonamingOf(req);
     let inputs: PropertyMap = news.values;
     let failures: readonly CheckFailure[];
@@ -292,9 +305,11 @@ export class ProviderService {
     }
     this.rememberSchemaSecrets(resourceType, inputs);
     const response = new (protocol().provider.CheckResponse)();
-    response.setInputs(objectToStruct(this.encode(inputs, this.secretKeys(resourceType, news))));
     response.setFailuresList(failures.map((f) => this.redactedFailure(f)));
-    return response;
+    return {
+      message: response,
+      structs: { inputs: encodeStruct(this.encode(inputs, this.secretKeys(resourceType, news))) },
+    };
   }
 
   private async diff(req: providerPb.DiffRequest): Promise<providerPb.DiffResponse> {
@@ -337,16 +352,17 @@ export class ProviderService {
     return diffResponse(answer);
   }
 
-  private async create(req: providerPb.CreateRequest): Promise<providerPb.CreateResponse> {
+  private async create(call: CreateCall): Promise<CreateAnswer> {
+    const req = call.message;
     const urn = req.getUrn();
     const resourceType = this.resourceType(req.getType(), urn);
-    const inputs = withoutEngineKeysIn(this.decode(req.getProperties()));
+    const inputs = withoutEngineKeysIn(this.decodeObject(call.structs.properties));
     const secretKeys = this.secretKeys(resourceType, inputs);
     const response = new (protocol().provider.CreateResponse)();
     if (req.getPreview()) {
       response.setId("");
-      response.setProperties(objectToStruct(this.encode(resourceType.preview(inputs.values), secretKeys)));
-      return response;
+      const preview = this.encode(resourceType.preview(inputs.values), secretKeys);
+      return { message: response, structs: { properties: encodeStruct(preview) } };
     }
     const asked = this.deleteFirst.get(urn);
     const keepsName =
@@ -371,11 +387,10 @@ export class ProviderService {
       resourceType.create(ctx, inputs.values, replacing),
     );
     this.rememberSchemaSecrets(resourceType, result.outputs);
-    const outputs = this.encode(result.outputs, secretKeys);
-    this.created.set(urn, { id: result.id, outputs: canonicalJson(structToObject(objectToStruct(outputs))) });
+    const outputs = encodeStruct(this.encode(result.outputs, secretKeys));
+    this.created.set(urn, { id: result.id, outputs: canonicalJson(decodeStruct(outputs)) });
     response.setId(result.id);
-    response.setProperties(objectToStruct(outputs));
-    return response;
+    return { message: response, structs: { properties: outputs } };
   }
 
   private async read(req: providerPb.ReadRequest): Promise<providerPb.ReadResponse> {
@@ -547,7 +562,12 @@ export class ProviderService {
   }
 
   private decode(struct: Parameters<typeof structToObject>[0]): DecodedProperties {
-    const decoded = decodeProperties(structToObject(struct));
+    return this.decodeObject(structToObject(struct));
+  }
+
+  /** Decodes a wire property map (secrets unwrapped and remembered for redaction). */
+  private decodeObject(wire: Record<string, unknown>): DecodedProperties {
+    const decoded = decodeProperties(wire);
     this.options.redactor.add(decoded.secretStrings);
     return decoded;
   }

@@ -9,7 +9,7 @@ import type { ResourceType } from "../resources/resource";
 import type { VSphereClient, VSphereConnectionOptions } from "../vsphere";
 import { InternalError } from "../resources/errors";
 import { schemaJson } from "../schema";
-import { protocol } from "./protocol";
+import { protocol, resourceProviderService } from "./protocol";
 import { ProviderService } from "./provider";
 import { PluginLog, type StderrWriter } from "./engine-log";
 import { SecretRedactor } from "./redaction";
@@ -46,7 +46,7 @@ export interface RunningProvider {
 
 /** Starts serving pulumirpc.ResourceProvider on 127.0.0.1. */
 export async function serve(options: ServeOptions = {}): Promise<RunningProvider> {
-  const { grpc, providerGrpc } = protocol();
+  const { grpc } = protocol();
   const redactor = new SecretRedactor();
   const log = new PluginLog(redactor, options.stderr);
   log.connectEngine(options.engineAddress);
@@ -70,7 +70,7 @@ export async function serve(options: ServeOptions = {}): Promise<RunningProvider
     "grpc.max_receive_message_length": 400 * 1024 * 1024,
     "grpc.max_send_message_length": 400 * 1024 * 1024,
   });
-  server.addService(providerGrpc.ResourceProviderService, service.handlers());
+  server.addService(resourceProviderService(), service.handlers());
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(
       `127.0.0.1:${options.port ?? 0}`,

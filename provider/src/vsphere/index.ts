@@ -58,6 +58,7 @@ export {
   PropertyWaitTimeoutError,
   WaitedObjectGoneError,
   type PropertyWaitOptions,
+  type PropertyWaiterOptions,
 } from "./property-waiter";
 export { LookupCache } from "./lookup-cache";
 export {

@@ -7,7 +7,13 @@
  * and one WaitForUpdatesEx long poll reports for all of them. Waits that begin
  * in the same event-loop turn join their view in one ModifyListView (which also
  * drops the objects no longer waited on), so a burst of creates that each wait
- * for their guest costs a few calls for the lot, not a collector each. An
+ * for their guest costs a few calls for the lot, not a collector each. Objects
+ * whose waits ended stay in the view while other waits of their set go on (the
+ * poll keeps their values current, so a new wait on one is answered at once)
+ * and leave it with the next join, or all in one call when the set's last wait
+ * ends: in a burst, the ends would otherwise cost a ModifyListView each. As in
+ * the task waiter, view changes, like polls, are at least `batchWindowMs`
+ * apart, so joins and reports that come close together share a call. An
  * object that enters a view is reported with its current values, so the
  * condition is checked at once; one that leaves while waited on is read
  * directly to tell a deleted object from a view change. A renewed session gets
@@ -87,6 +93,11 @@ interface Collector {
 }
 
 const longestPollSeconds = 20;
+/** How the property waiter paces itself. */
+export interface PropertyWaiterOptions {
+  /** Least time between two view changes, and between two polls, ms. Default 50. */
+  readonly batchWindowMs?: number;
+}
 
 export class PropertyWaiter {
   private readonly groups = new Map<string, Group>();
@@ -97,8 +108,17 @@ export class PropertyWaiter {
   private syncing = false;
   private closed = false;
   private pollAbort: AbortController | undefined;
+  /** Aborted by close: ends the pause between two polls. */
+  private readonly closing = new AbortController();
+  private lastSync = -Infinity;
+  private readonly batchWindowMs: number;
 
-  constructor(private readonly session: Session) {}
+  constructor(
+    private readonly session: Session,
+    options: PropertyWaiterOptions = {},
+  ) {
+    this.batchWindowMs = options.batchWindowMs ?? 50;
+  }
 
   /**
    * Resolves with the properties once `done(props)` is true (checked on the
@@ -222,6 +242,7 @@ export class PropertyWaiter {
   /** Rejects every wait in flight and stops the long poll. */
   close(): void {
     this.closed = true;
+    this.closing.abort();
     this.pollAbort?.abort(new AbortedError("the client was closed"));
     this.rejectAll(new AbortedError("the client was closed"));
   }
@@ -318,16 +339,23 @@ export class PropertyWaiter {
     return view;
   }
 
+  /** Changes the views in the next turn, or when the batch window since the last change ends. */
   private scheduleSync(): void {
     if (this.syncScheduled || this.closed) return;
     this.syncScheduled = true;
-    setImmediate(() => {
+    const run = () => {
       this.syncScheduled = false;
-      void this.sync();
-    });
+      if (!this.closed) void this.sync();
+    };
+    const wait = this.lastSync + this.batchWindowMs - Date.now();
+    if (wait > 0) setTimeout(run, wait);
+    else setImmediate(run);
   }
 
-  /** Per group, one ModifyListView: adds the waited-on objects the view lacks, drops the others. */
+  /**
+   * Per group, one ModifyListView: adds the waited-on objects the view lacks, drops the others. Only
+   * dropping waits for a join, or for the group's last wait to end.
+   */
   private async sync(): Promise<void> {
     if (this.syncing) {
       this.scheduleSync();
@@ -341,7 +369,7 @@ export class PropertyWaiter {
         for (const [id, waits] of g.waits) if (!g.inView.has(id)) add.push([...waits][0]!.obj);
         for (const [id, obj] of g.inView) if (!g.waits.has(id)) remove.push(obj);
         if (add.length === 0 && remove.length === 0) continue;
-        if (add.length === 0 && !g.view) continue;
+        if (add.length === 0 && (!g.view || g.waits.size > 0)) continue;
         try {
           const c = await this.collectorFor();
           const view = await this.viewOf(c, g);
@@ -354,6 +382,7 @@ export class PropertyWaiter {
             g.props.delete(obj.value);
             g.leftView.add(obj.value);
           }
+          this.lastSync = Date.now();
           const unresolved = await this.session.invoke("ModifyListView", view, { add, remove });
           const gone = new Set<string>();
           for (const obj of list(unresolved as MoRef | MoRef[] | undefined)) {
@@ -397,9 +426,13 @@ export class PropertyWaiter {
 
   private async loop(): Promise<void> {
     let failures = 0;
+    let lastPoll = -Infinity;
     while (this.waiting() && !this.closed) {
       let c: Collector | undefined;
       try {
+        const spacing = lastPoll + this.batchWindowMs - Date.now();
+        if (spacing > 0) await pause(spacing, this.closing.signal);
+        if (!this.waiting() || this.closed) return;
         c = await this.collectorFor();
         if ([...this.groups.values()].some((g) => [...g.waits.keys()].some((id) => !g.inView.has(id)))) {
           await this.sync();
@@ -407,6 +440,7 @@ export class PropertyWaiter {
         if (!this.waiting() || this.closed) return;
         const poll = new AbortController();
         this.pollAbort = poll;
+        lastPoll = Date.now();
         let updates: Record<string, unknown> | undefined;
         try {
           updates = (await this.session.invoke(
@@ -523,6 +557,22 @@ export class PropertyWaiter {
       // Other failures: the next poll or re-read tries again.
     }
   }
+}
+
+/** Resolves after `ms`, or at once when `signal` aborts. */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const onAbort = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
 }
 
 /** The properties as the condition sees them: extra config without VMware Tools' own keys. */
