@@ -1,12 +1,13 @@
 /**
  * Memory: the plugin's resident set after it has managed a large fleet —
- * every VM created (concurrently), then every VM read back (concurrently, as
+ * every VM created (the Checks one at a time, as the engine sends them, the Creates concurrently), then every VM read back (concurrently, as
  * `pulumi refresh` does) — from /proc/<pid>/status.
  */
 import {
   checkAndCreate,
   containerInputs,
   startWorld,
+  StepGeneration,
   timedPhase,
   VM_TOKEN,
   type Created,
@@ -68,9 +69,16 @@ export async function measureRefresh(
     const errors: string[] = [];
     for (let from = 0; from < count; from += batch) {
       const size = Math.min(batch, count - from);
+      const generation = new StepGeneration();
       const phase = await timedPhase(world, size, async (k) => {
         const i = from + k;
-        made[i] = await checkAndCreate(world.plugin, VM_TOKEN, `c${i}`, containerInputs(world, i));
+        made[i] = await checkAndCreate(
+          world.plugin,
+          VM_TOKEN,
+          `c${i}`,
+          containerInputs(world, i),
+          generation,
+        );
       });
       errors.push(...phase.errors.map((e) => `create ${e}`));
     }
@@ -113,8 +121,9 @@ export async function measureMemory(count: number, run: PluginRunOptions = {}): 
   try {
     const baseline = memoryMb(world.plugin.pid);
     const made: Created[] = [];
+    const generation = new StepGeneration();
     const create = await timedPhase(world, count, async (i) => {
-      made[i] = await checkAndCreate(world.plugin, VM_TOKEN, `c${i}`, containerInputs(world, i));
+      made[i] = await checkAndCreate(world.plugin, VM_TOKEN, `c${i}`, containerInputs(world, i), generation);
     });
     const read = await readAll(world, made, count);
     const after = memoryMb(world.plugin.pid);

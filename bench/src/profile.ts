@@ -7,7 +7,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { checkAndCreate, containerInputs, startWorld, timedPhase, VM_TOKEN } from "./fleet";
+import { checkAndCreate, containerInputs, startWorld, StepGeneration, timedPhase, VM_TOKEN } from "./fleet";
 import { round2 } from "./measure";
 import type { PluginRunOptions } from "./plugin-env";
 
@@ -50,8 +50,9 @@ export async function profileCreates(
     nodeFlags: [...(run.nodeFlags ?? []), "--cpu-prof", `--cpu-prof-dir=${dir}`],
   });
   try {
+    const generation = new StepGeneration();
     await timedPhase(world, n, async (i) => {
-      await checkAndCreate(world.plugin, VM_TOKEN, `c${i}`, containerInputs(world, i));
+      await checkAndCreate(world.plugin, VM_TOKEN, `c${i}`, containerInputs(world, i), generation);
     });
   } finally {
     // The profile is written when the plugin exits.
