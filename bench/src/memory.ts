@@ -1,6 +1,7 @@
 /**
  * Memory: the plugin's resident set after it has managed a large fleet —
- * every VM created (the Checks one at a time, as the engine sends them, the Creates concurrently), then every VM read back (concurrently, as
+ * every VM created (the Checks one at a time, as the engine sends them, the
+ * Creates concurrently), then every VM read back (concurrently, as
  * `pulumi refresh` does) — from /proc/<pid>/status.
  */
 import {
