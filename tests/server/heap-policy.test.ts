@@ -5,6 +5,7 @@ import {
   fullCollection,
   IdleCollector,
   limitHeapGrowth,
+  YoungGenerationCap,
   type RpcActivity,
 } from "../../provider/src/server/heap-policy";
 import { wholeNumberFromEnv } from "../../provider/src/server/main";
@@ -89,7 +90,7 @@ describe("fullCollection", () => {
     const collect = fullCollection();
     const ref = (() => new WeakRef({ payload: "x".repeat(1000) }))();
     // WeakRef targets are kept until the current job ends.
-    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setTimeout(resolve, 1));
     collect();
     expect(ref.deref()).toBeUndefined();
     expect((await import("node:vm")).runInNewContext("typeof gc")).toBe("undefined");
@@ -143,6 +144,51 @@ describe("limitHeapGrowth", () => {
       "heap growth must be a whole number of percent, 0 or more; got -1",
     );
     expect(() => limitHeapGrowth(2.5)).toThrow("got 2.5");
+  });
+});
+
+describe("YoungGenerationCap", () => {
+  /**
+   * A child node process allocates in 400 event-loop turns of about 0.3 MB each (a server's work
+   * comes in such turns; the cap is applied between them, a turn or two after a collection) through
+   * a ring of 200,000 live objects, and reports the young generation's largest size.
+   */
+  function youngGenerationUnderChurn(capMb: number | undefined): number {
+    ensurePluginBuilt();
+    const policy = path.join(repoRoot, "provider", "dist", "server", "heap-policy.js");
+    const script = `
+      const v8 = require("node:v8");
+      const capMb = ${JSON.stringify(capMb ?? null)};
+      if (capMb !== null) new (require(${JSON.stringify(policy)}).YoungGenerationCap)(capMb).start();
+      const ring = new Array(200000);
+      let n = 0, peak = 0;
+      (async () => {
+        for (let turn = 0; turn < 400; turn++) {
+          for (let i = 0; i < 5000; i++, n++) ring[n % ring.length] = { n, text: "x".repeat(16) + n };
+          const young = v8.getHeapSpaceStatistics().find((s) => s.space_name === "new_space");
+          peak = Math.max(peak, young.space_size);
+          await new Promise((resolve) => setTimeout(resolve, 1));
+        }
+        process.stdout.write(String(peak / 1048576));
+      })();`;
+    const out = execFileSync(process.execPath, ["-e", script], { env: { ...process.env, NODE_OPTIONS: "" } });
+    return Number(out.toString());
+  }
+
+  it("stops the young generation growing at the cap, where V8 alone grows it to 32 MB", () => {
+    expect(youngGenerationUnderChurn(undefined)).toBe(32);
+    expect(youngGenerationUnderChurn(8)).toBe(8);
+    expect(youngGenerationUnderChurn(4)).toBe(4);
+  }, 60_000);
+
+  it("gives V8 its own growth back when stopped, and refuses a cap under 1 MB", () => {
+    const cap = new YoungGenerationCap(1).start();
+    expect(cap.mayGrow).toBe(false);
+    cap.stop();
+    expect(cap.mayGrow).toBe(true);
+    expect(() => new YoungGenerationCap(0)).toThrow(
+      "the young generation cap must be a whole number of MB, 1 or more; got 0",
+    );
   });
 });
 

@@ -53,7 +53,11 @@ describe("the plugin executable", () => {
       'BONNEVILLE_PLUGIN_IDLE_COLLECT_MS must be a whole number, 0 or more; got "soon"',
     );
     plugin = await startPlugin({
-      env: { BONNEVILLE_PLUGIN_HEAP_GROWING_PERCENT: "25", BONNEVILLE_PLUGIN_IDLE_COLLECT_MS: "50" },
+      env: {
+        BONNEVILLE_PLUGIN_HEAP_GROWING_PERCENT: "25",
+        BONNEVILLE_PLUGIN_YOUNG_GENERATION_MB: "8",
+        BONNEVILLE_PLUGIN_IDLE_COLLECT_MS: "50",
+      },
     });
     await plugin.rpc.getPluginInfo();
     await new Promise((resolve) => setTimeout(resolve, 200));

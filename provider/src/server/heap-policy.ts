@@ -4,24 +4,33 @@
  * A burst of creates holds 1,000 requests for seconds, so much of what they allocate survives the
  * young generation and dies in the old one; V8 then lets the old generation grow to up to four
  * times what was live at its last full collection before it collects again, and keeps that memory
- * after the burst. Two measures, both taken by the plugin executable only (`main.ts`; servers that
+ * after the burst. Three measures, all taken by the plugin executable only (`main.ts`; servers that
  * tests start in their own process do without):
  *
  * - {@link limitHeapGrowth}: the next full collection starts once the old generation has grown by
  *   {@link HEAP_GROWING_PERCENT} % over what the last one left live (V8 adds the young generation's
- *   capacity, 16 MB, and at least 8 MB), instead of V8's dynamic factor (up to 300 %). V8 reads this
+ *   semi-space capacity and at least 8 MB), instead of V8's dynamic factor (up to 300 %). V8 reads this
  *   flag whenever it sets its next limit, so it can be set at run time, where the launcher
  *   (`#!/usr/bin/env node`) cannot pass flags.
+ * - {@link YoungGenerationCap}: the young generation stops growing at {@link YOUNG_GENERATION_MB}
+ *   (two 4 MB semi-spaces) instead of V8's 32 MB; that also takes 12 MB off the old generation's limit.
  * - {@link IdleCollector}: once no RPC has been in flight for {@link IDLE_COLLECT_MS}, one full
  *   collection. Waiting that long matters: V8 shrinks its young generation (32 MB after a burst)
  *   only in a collection that finds the allocation rate of about the last 5 s low.
  */
+import { PerformanceObserver } from "node:perf_hooks";
 import * as v8 from "node:v8";
 import * as vm from "node:vm";
 import { InternalError } from "../resources/errors";
 
 /** Old-generation growth allowed between full collections, percent of what the last left live. */
 export const HEAP_GROWING_PERCENT = 25;
+
+/** Young generation (both semi-spaces) the plugin lets V8 grow to, MB. V8's own maximum: 32. */
+export const YOUNG_GENERATION_MB = 8;
+
+/** V8's default `--semi-space-growth-factor`. */
+const V8_SEMI_SPACE_GROWTH_FACTOR = 2;
 
 /** Quiet time, with no RPC in flight, after which {@link IdleCollector} collects. */
 export const IDLE_COLLECT_MS = 6000;
@@ -53,6 +62,58 @@ export function fullCollection(): () => void {
   return () => {
     (gc as () => void)();
   };
+}
+
+/**
+ * Keeps V8's young generation at `capMb` or under. V8 fixes the young generation's maximum when the
+ * process starts (`--max-semi-space-size`, which the launcher cannot pass), but grows it up to that
+ * maximum step by step, by `--semi-space-growth-factor`, which it reads each time: after each garbage
+ * collection (seen by a `gc` performance observer, shortly after it ends) the factor is set to 1,
+ * no growth, once the young generation has reached the cap, and back to V8's 2 when it is under
+ * it (a memory-reducing collection, as the idle one, shrinks it to 1 MB).
+ */
+export class YoungGenerationCap {
+  private observer: PerformanceObserver | undefined;
+  private growing = true;
+
+  constructor(private readonly capMb: number = YOUNG_GENERATION_MB) {
+    if (!Number.isInteger(capMb) || capMb < 1) {
+      throw new InternalError(
+        `the young generation cap must be a whole number of MB, 1 or more; got ${capMb}`,
+      );
+    }
+  }
+
+  /** True while V8 may grow the young generation. */
+  get mayGrow(): boolean {
+    return this.growing;
+  }
+
+  /** Starts watching collections (and applies the cap to the young generation's present size). */
+  start(): this {
+    if (this.observer) return this;
+    this.observer = new PerformanceObserver(() => this.check());
+    this.observer.observe({ entryTypes: ["gc"] });
+    this.check();
+    return this;
+  }
+
+  /** Stops watching and gives V8 its own growth back. */
+  stop(): void {
+    this.observer?.disconnect();
+    this.observer = undefined;
+    if (!this.growing) v8.setFlagsFromString(`--semi-space-growth-factor=${V8_SEMI_SPACE_GROWTH_FACTOR}`);
+    this.growing = true;
+  }
+
+  private check(): void {
+    const young = v8.getHeapSpaceStatistics().find((space) => space.space_name === "new_space");
+    if (!young) return;
+    const grow = young.space_size < this.capMb * 1048576;
+    if (grow === this.growing) return;
+    this.growing = grow;
+    v8.setFlagsFromString(`--semi-space-growth-factor=${grow ? V8_SEMI_SPACE_GROWTH_FACTOR : 1}`);
+  }
 }
 
 /** What {@link IdleCollector} needs to know about RPCs. */

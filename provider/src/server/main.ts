@@ -11,6 +11,8 @@ import {
   IDLE_COLLECT_MS,
   IdleCollector,
   limitHeapGrowth,
+  YOUNG_GENERATION_MB,
+  YoungGenerationCap,
 } from "./heap-policy";
 import { BonnevilleError } from "../resources/errors";
 import type { ResourceType } from "../resources/resource";
@@ -44,8 +46,9 @@ function extraResourceTypes(): readonly ResourceType[] {
 
 /**
  * A whole number of 0 or more from the environment variable `name`, or `fallback` when it is unset.
- * Test and benchmark hooks: `BONNEVILLE_PLUGIN_HEAP_GROWING_PERCENT` (0: V8's own growth) and
- * `BONNEVILLE_PLUGIN_IDLE_COLLECT_MS` (0: no idle collection).
+ * Test and benchmark hooks: `BONNEVILLE_PLUGIN_HEAP_GROWING_PERCENT` (0: V8's own growth),
+ * `BONNEVILLE_PLUGIN_YOUNG_GENERATION_MB` (0: V8's own size) and `BONNEVILLE_PLUGIN_IDLE_COLLECT_MS`
+ * (0: no idle collection).
  */
 export function wholeNumberFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const text = env[name];
@@ -63,6 +66,12 @@ export async function main(args: readonly string[]): Promise<void> {
   limitHeapGrowth(
     wholeNumberFromEnv(process.env, "BONNEVILLE_PLUGIN_HEAP_GROWING_PERCENT", HEAP_GROWING_PERCENT),
   );
+  const youngMb = wholeNumberFromEnv(
+    process.env,
+    "BONNEVILLE_PLUGIN_YOUNG_GENERATION_MB",
+    YOUNG_GENERATION_MB,
+  );
+  if (youngMb > 0) new YoungGenerationCap(youngMb).start();
   const idleMs = wholeNumberFromEnv(process.env, "BONNEVILLE_PLUGIN_IDLE_COLLECT_MS", IDLE_COLLECT_MS);
   const idle = idleMs > 0 ? new IdleCollector(fullCollection(), idleMs) : undefined;
   const options: ServeOptions = {
