@@ -48,6 +48,23 @@ describe("the plugin executable", () => {
     }
   });
 
+  it("sets its heap policy before it serves (a malformed hook stops it, naming the variable)", async () => {
+    await expect(startPlugin({ env: { BONNEVILLE_PLUGIN_IDLE_COLLECT_MS: "soon" } })).rejects.toThrow(
+      'BONNEVILLE_PLUGIN_IDLE_COLLECT_MS must be a whole number, 0 or more; got "soon"',
+    );
+    plugin = await startPlugin({
+      env: {
+        BONNEVILLE_PLUGIN_HEAP_GROWING_PERCENT: "25",
+        BONNEVILLE_PLUGIN_YOUNG_GENERATION_MB: "8",
+        BONNEVILLE_PLUGIN_IDLE_COLLECT_MS: "50",
+      },
+    });
+    await plugin.rpc.getPluginInfo();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(plugin.stdout()).toBe(`${plugin.port}\n`);
+    await plugin.rpc.getPluginInfo();
+  });
+
   it("reports provider/package.json's version", async () => {
     plugin = await startPlugin();
     const { version } = JSON.parse(

@@ -5,6 +5,16 @@
  * SIGINT/SIGTERM cancel operations in flight, log out of vCenter and exit.
  */
 import { serve, type ServeOptions } from "./serve";
+import {
+  fullCollection,
+  HEAP_GROWING_PERCENT,
+  IDLE_COLLECT_MS,
+  IdleCollector,
+  limitHeapGrowth,
+  YOUNG_GENERATION_MB,
+  YoungGenerationCap,
+} from "./heap-policy";
+import { BonnevilleError } from "../resources/errors";
 import type { ResourceType } from "../resources/resource";
 
 /** Flags the engine may pass that take a value in the next argument. */
@@ -34,11 +44,39 @@ function extraResourceTypes(): readonly ResourceType[] {
   return (require(modulePath) as { resourceTypes: readonly ResourceType[] }).resourceTypes;
 }
 
+/**
+ * A whole number of 0 or more from the environment variable `name`, or `fallback` when it is unset.
+ * Test and benchmark hooks: `BONNEVILLE_PLUGIN_HEAP_GROWING_PERCENT` (0: V8's own growth),
+ * `BONNEVILLE_PLUGIN_YOUNG_GENERATION_MB` (0: V8's own size) and `BONNEVILLE_PLUGIN_IDLE_COLLECT_MS`
+ * (0: no idle collection).
+ */
+export function wholeNumberFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const text = env[name];
+  if (text === undefined || text === "") return fallback;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 0) {
+    throw new BonnevilleError(`${name} must be a whole number, 0 or more; got "${text}"`);
+  }
+  return value;
+}
+
 /** Runs the plugin until a signal arrives. */
 export async function main(args: readonly string[]): Promise<void> {
   const engineAddress = engineAddressFromArgs(args);
+  limitHeapGrowth(
+    wholeNumberFromEnv(process.env, "BONNEVILLE_PLUGIN_HEAP_GROWING_PERCENT", HEAP_GROWING_PERCENT),
+  );
+  const youngMb = wholeNumberFromEnv(
+    process.env,
+    "BONNEVILLE_PLUGIN_YOUNG_GENERATION_MB",
+    YOUNG_GENERATION_MB,
+  );
+  if (youngMb > 0) new YoungGenerationCap(youngMb).start();
+  const idleMs = wholeNumberFromEnv(process.env, "BONNEVILLE_PLUGIN_IDLE_COLLECT_MS", IDLE_COLLECT_MS);
+  const idle = idleMs > 0 ? new IdleCollector(fullCollection(), idleMs) : undefined;
   const options: ServeOptions = {
     ...(engineAddress ? { engineAddress } : {}),
+    ...(idle ? { activity: idle } : {}),
     resourceTypes: () => [
       ...(require("../resources") as typeof import("../resources")).resourceTypes,
       ...extraResourceTypes(),
@@ -51,6 +89,7 @@ export async function main(args: readonly string[]): Promise<void> {
   const stop = (signal: NodeJS.Signals) => {
     if (exiting) return;
     exiting = true;
+    idle?.cancel();
     // The engine kills a plugin 5 s after its SIGINT (pulumi/pulumi pkg/resource/plugin/plugin.go);
     // the logout is bounded by LOGOUT_LIMIT_MS, so this only catches a shutdown that hangs elsewhere.
     const deadline = setTimeout(() => process.exit(1), 4000);

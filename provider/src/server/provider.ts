@@ -49,6 +49,7 @@ import { initFailureError } from "./init-failure";
 import { OperationTracker, type Operation } from "./operations";
 import type { PluginLog } from "./engine-log";
 import type { SecretRedactor } from "./redaction";
+import type { RpcActivity } from "./heap-policy";
 import {
   OperationCancelledError,
   OperationTimeoutError,
@@ -71,6 +72,8 @@ export interface ProviderServiceOptions {
   readonly env: NodeJS.ProcessEnv;
   readonly log: PluginLog;
   readonly redactor: SecretRedactor;
+  /** Told when each RPC begins and ends. Default: nothing is. */
+  readonly activity?: RpcActivity;
 }
 
 /** How long a shutdown waits for vCenter to answer Logout (the engine kills the plugin 5 s after SIGINT). */
@@ -604,7 +607,9 @@ export class ProviderService {
   }
 
   private unary<Req, Res>(body: (request: Req) => Promise<Res>) {
+    const activity = this.options.activity;
     return (call: Call<Req>, callback: Callback<Res>): void => {
+      activity?.begin();
       let pending: Promise<Res>;
       try {
         pending = body(call.request);
@@ -612,8 +617,14 @@ export class ProviderService {
         pending = Promise.reject(error);
       }
       pending.then(
-        (response) => callback(null, response),
-        (error: unknown) => callback(this.toServiceError(error)),
+        (response) => {
+          activity?.end();
+          callback(null, response);
+        },
+        (error: unknown) => {
+          activity?.end();
+          callback(this.toServiceError(error));
+        },
       );
     };
   }

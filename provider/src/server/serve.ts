@@ -13,6 +13,7 @@ import { protocol, resourceProviderService } from "./protocol";
 import { ProviderService } from "./provider";
 import { PluginLog, type StderrWriter } from "./engine-log";
 import { SecretRedactor } from "./redaction";
+import type { RpcActivity } from "./heap-policy";
 
 /** Options of {@link serve}; every one has a production default. */
 export interface ServeOptions {
@@ -30,6 +31,8 @@ export interface ServeOptions {
   readonly version?: string;
   /** Where diagnostics and engine-less progress go. Default: process.stderr. */
   readonly stderr?: StderrWriter;
+  /** Told when each RPC begins and ends (the plugin's idle collection). Default: nothing is. */
+  readonly activity?: RpcActivity;
 }
 
 /** A running provider server. */
@@ -64,6 +67,7 @@ export async function serve(options: ServeOptions = {}): Promise<RunningProvider
     env: options.env ?? process.env,
     log,
     redactor,
+    ...(options.activity ? { activity: options.activity } : {}),
   });
 
   const server: Server = new grpc.Server({
