@@ -13,6 +13,7 @@ import (
 	"github.com/vmware/govmomi"
 	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/property"
+	"github.com/vmware/govmomi/simulator"
 	"github.com/vmware/govmomi/vim25/methods"
 	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
@@ -247,5 +248,34 @@ func TestWithTheTimingModelOffTasksRunInsideTheCall(t *testing.T) {
 	tasks := startClones(t, c, parent, 1, "untimed")
 	if s := taskStates(t, c, tasks); s[types.TaskInfoStateSuccess] != 1 {
 		t.Fatalf("without the model a clone is done when its call answers, got %v", s)
+	}
+}
+
+// A task's outcome is one update that readers of the task cannot see half
+// done (vSphere API reference, TaskInfo: result is set "if the task state is
+// success"; vCenter updates a TaskInfo as a whole). The property collector
+// reads a task under its lock, so the model must write the outcome under it
+// too: govmomi's task.Wait returns on the state alone, and a reader that saw
+// "success" before the result would get no VM from a clone that made one.
+func TestATimedTaskWritesItsOutcomeUnderTheTasksLock(t *testing.T) {
+	c := login(t)
+	inv := loadInventory(t, c)
+	parent := newParent(t, c, inv, inv.hosts[0])
+	withTimingModel(t, map[string]interface{}{
+		"cloneMs": 20, "perHost": 8, "vcenterTasks": 640, "spread": 0,
+		"toolsAddressMs": 1, "agentStartMs": 1, "powerOffMs": 1, "destroyMs": 1,
+	})
+	tasks := startClones(t, c, parent, 1, "atomic")
+	var held types.TaskInfoState
+	simulator.Map.WithLock(tasks[0], func() {
+		// The clone ends (20 ms) while this reader holds the task.
+		time.Sleep(300 * time.Millisecond)
+		held = simulator.Map.Get(tasks[0]).(*simulator.Task).Info.State
+	})
+	if held == types.TaskInfoStateSuccess || held == types.TaskInfoStateError {
+		t.Fatalf("the task's outcome (%s) was written while a reader held the task's lock", held)
+	}
+	if clones := waitTasks(t, c, tasks); len(clones) != 1 {
+		t.Fatalf("once the reader let go, the clone must succeed with its VM; got %v", clones)
 	}
 }

@@ -81,7 +81,17 @@ func bonnevilleRun(ctx *Context, vm *VirtualMachine, task *Task, method string) 
 	}
 	go func() {
 		time.Sleep(delay)
-		ctx.Map.WithLock(vm, func() { task.Run() })
+		// Task.Run's steps, with each update of the task under its lock
+		// (bonnevilleFinishTask): clients may be reading the queued task.
+		ctx.Map.WithLock(vm, func() {
+			Map.WithLock(task, func() {
+				Map.Update(task, []types.PropertyChange{
+					{Name: "info.startTime", Val: time.Now()},
+					{Name: "info.state", Val: types.TaskInfoStateRunning},
+				})
+			})
+			bonnevilleFinishTask(task)
+		})
 	}()
 	return task.Self
 }

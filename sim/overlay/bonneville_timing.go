@@ -314,9 +314,11 @@ func bonnevilleTimedRun(ctx *Context, vm *VirtualMachine, task *Task, method, na
 		} else {
 			started = vcenterTicket.grantedAt
 		}
-		Map.Update(task, []types.PropertyChange{
-			{Name: "info.startTime", Val: started},
-			{Name: "info.state", Val: types.TaskInfoStateRunning},
+		Map.WithLock(task, func() {
+			Map.Update(task, []types.PropertyChange{
+				{Name: "info.startTime", Val: started},
+				{Name: "info.state", Val: types.TaskInfoStateRunning},
+			})
 		})
 		time.Sleep(bonnevilleTimed.draw(median))
 		// The end is taken before the outcome is visible, so no client can
@@ -348,11 +350,19 @@ func bonnevilleFinishTask(t *Task) {
 		state = types.TaskInfoStateError
 		fault = types.LocalizedMethodFault{Fault: err, LocalizedMessage: reflect.TypeOf(err).Elem().Name()}
 	}
-	Map.Update(t, []types.PropertyChange{
-		{Name: "info.completeTime", Val: time.Now()},
-		{Name: "info.state", Val: state},
-		{Name: "info.result", Val: res},
-		{Name: "info.error", Val: fault},
+	// vCenter updates a TaskInfo as a whole: no reader sees "success" before
+	// the result (API reference, TaskInfo.result: set "if the task state is
+	// success"). The property collector reads a task under the task's lock, so
+	// the outcome is written under it too (the simulator's own Task.Run does
+	// not lock the task: it is used only where it runs inside the call, before
+	// any client can read the task).
+	Map.WithLock(t, func() {
+		Map.Update(t, []types.PropertyChange{
+			{Name: "info.completeTime", Val: time.Now()},
+			{Name: "info.state", Val: state},
+			{Name: "info.result", Val: res},
+			{Name: "info.error", Val: fault},
+		})
 	})
 }
 
