@@ -147,8 +147,8 @@ function limitNote(results: BenchResults): string {
     `${model.agentStartMs} ms; limit = N ÷ (hosts × ${model.perHost}) × mean clone + mean address and agent start; ` +
     `ideal = a client without overhead given this run's own clone and boot times (all asked for at once, each host's ` +
     `${model.perHost} slots kept busy in arrival order). ` +
-    `Bonneville / peer: ${results.limit.map((l) => `N=${l.n} on ${l.hosts} hosts ${l.ratios.bonnevillePeer.toFixed(2)}`).join(", ")}. ` +
-    `With bounds ÷ without: ${results.limit.map((l) => `N=${l.n} on ${l.hosts} hosts ${l.ratios.admissionCost.toFixed(2)}`).join(", ")}.`
+    `Bonneville / peer, fleet time (each ÷ its ideal): ${results.limit.map((l) => `N=${l.n} on ${l.hosts} hosts ${l.ratios.bonnevillePeer.toFixed(2)} (${l.ratios.bonnevillePeerOverIdeal.toFixed(2)})`).join(", ")}. ` +
+    `With bounds ÷ without (each ÷ its ideal): ${results.limit.map((l) => `N=${l.n} on ${l.hosts} hosts ${l.ratios.admissionCost.toFixed(2)} (${l.ratios.admissionCostOverIdeal.toFixed(2)})`).join(", ")}.`
   );
 }
 

@@ -185,6 +185,10 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResults
         ratios: {
           bonnevillePeer: peer.fleetMs > 0 ? round3(bonneville.fleetMs / peer.fleetMs) : 0,
           admissionCost: unbounded.fleetMs > 0 ? round3(bonneville.fleetMs / unbounded.fleetMs) : 0,
+          bonnevillePeerOverIdeal:
+            peer.ratioToIdeal > 0 ? round3(bonneville.ratioToIdeal / peer.ratioToIdeal) : 0,
+          admissionCostOverIdeal:
+            unbounded.ratioToIdeal > 0 ? round3(bonneville.ratioToIdeal / unbounded.ratioToIdeal) : 0,
         },
       });
     }

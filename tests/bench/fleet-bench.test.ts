@@ -119,6 +119,14 @@ describe("the fleet benchmark at N=3 and N=5", () => {
     }
     expect(l!.bonneville.peakInFlightPerHost).toBeLessThanOrEqual(16);
     expect(l!.ratios.bonnevillePeer).toBeGreaterThan(0);
+    expect(l!.ratios.bonnevillePeerOverIdeal).toBeCloseTo(
+      l!.bonneville.ratioToIdeal / l!.peer.ratioToIdeal,
+      2,
+    );
+    expect(l!.ratios.admissionCostOverIdeal).toBeCloseTo(
+      l!.bonneville.ratioToIdeal / l!.unbounded.ratioToIdeal,
+      2,
+    );
   });
 
   it("schedules the ideal client's clones back to back on each host's slots, in arrival order, each fork then taking its own boot time", () => {
