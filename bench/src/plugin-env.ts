@@ -37,6 +37,15 @@ export function pluginEnv(options: PluginRunOptions = {}): Record<string, string
   return { NODE_OPTIONS: "", PATH: `${dir}${path.delimiter}${process.env.PATH ?? ""}` };
 }
 
+/**
+ * Removes the shims written so far. The benchmark's command removes them when it exits; a caller that
+ * outlives its runs without exiting normally (a test worker) calls this.
+ */
+export function removeShims(): void {
+  for (const dir of shims.values()) fs.rmSync(dir, { recursive: true, force: true });
+  shims.clear();
+}
+
 /** Writes a `node` shim into a new temporary directory (removed when this process exits). */
 function writeShim(flags: readonly string[], providerDir: string | undefined): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bonneville-bench-node-"));

@@ -13,6 +13,7 @@ import { formatMarkdown, formatTable } from "../../bench/src/report";
 import { idealScheduleMs } from "../../bench/src/limit";
 import type { SimTimingReport } from "../support/sim";
 import type { BenchResults } from "../../bench/src/results";
+import { removeShims } from "../../bench/src/plugin-env";
 import { failureCount, runBench } from "../../bench/src/run";
 
 let results: BenchResults;
@@ -35,6 +36,8 @@ beforeAll(async () => {
 
 afterAll(() => {
   if (outDir) fs.rmSync(outDir, { recursive: true, force: true });
+  // A jest worker may end without an "exit" event: remove the plugin's node shims here.
+  removeShims();
 });
 
 describe("the fleet benchmark at N=3 and N=5", () => {

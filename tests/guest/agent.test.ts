@@ -10,12 +10,16 @@ import { GuestVM, GUEST_DIR, eventually } from "./guest-vm";
 const GEN = "6f9c2d1e-8a4b-4c3d-9e2f-0a1b2c3d4e5f";
 const GEN2 = "0b7e4a52-1c9d-4f60-8a3e-5d2c1b0a9f87";
 
-let vm: GuestVM;
-afterEach(() => vm?.cleanup());
+/** Every guest a test made (some make several): each one's directory is removed after the test. */
+const made: GuestVM[] = [];
+afterEach(() => {
+  for (const g of made.splice(0)) g.cleanup();
+});
 
 function guest(opts: ConstructorParameters<typeof GuestVM>[0] = {}): GuestVM {
-  vm = new GuestVM(opts);
-  return vm;
+  const g = new GuestVM(opts);
+  made.push(g);
+  return g;
 }
 
 describe("parent mode", () => {
