@@ -92,6 +92,25 @@ export function cancellation(signal: AbortSignal, what: string): Error {
 }
 
 /**
+ * Resolves after `ms`, or at once when `signal` aborts; never rejects (the caller checks why it
+ * woke). The waiters' pacing between polls and view changes.
+ */
+export function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const onAbort = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/**
  * `work`, or a rejection ({@link cancellation}) as soon as `signal` aborts: for waiting on work that
  * others share, which goes on for them.
  */

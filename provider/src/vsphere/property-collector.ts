@@ -32,6 +32,44 @@ export interface ViewQuery {
   readonly paths: readonly string[];
 }
 
+/**
+ * A new ListView and, in `collector`, a filter over the objects in it: properties `paths` of objects
+ * of `type`. Objects are then watched by adding them to the view (ModifyListView) instead of
+ * changing the filter. When the filter cannot be made the view is destroyed again, so nothing is
+ * left unused in the session.
+ */
+export async function createListViewFilter(
+  session: Session,
+  collector: MoRef,
+  type: string,
+  paths: readonly string[],
+): Promise<{ readonly view: MoRef; readonly filter: MoRef }> {
+  const content = await session.serviceContent();
+  const view = (await session.invoke("CreateListView", content.viewManager, {})) as MoRef;
+  try {
+    const spec: DataObject = {
+      $type: "PropertyFilterSpec",
+      propSet: [{ $type: "PropertySpec", type, all: false, pathSet: [...paths] }],
+      objectSet: [
+        {
+          $type: "ObjectSpec",
+          obj: view,
+          skip: true,
+          selectSet: [{ $type: "TraversalSpec", name: "view", type: "ListView", path: "view", skip: false }],
+        },
+      ],
+    };
+    const filter = (await session.invoke("CreateFilter", collector, {
+      spec,
+      partialUpdates: false,
+    })) as MoRef;
+    return { view, filter };
+  } catch (error) {
+    await session.invoke("DestroyView", view, {}).catch(() => undefined);
+    throw error;
+  }
+}
+
 /** Most objects one merged read asks for. */
 const maxBatch = 500;
 

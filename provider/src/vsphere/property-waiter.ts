@@ -26,9 +26,10 @@
  * `guestinfo.vmtools.*`, refreshed while Tools run) is no news: the condition
  * is not asked again for it, and it costs no read.
  */
-import { AbortedError, cancellation, isVimFault, isWatchRecoverable, VSphereError } from "./faults";
+import { AbortedError, cancellation, isVimFault, isWatchRecoverable, pause, VSphereError } from "./faults";
+import { createListViewFilter } from "./property-collector";
 import type { Session } from "./session";
-import { list, type DataObject } from "./soap/xml";
+import { list } from "./soap/xml";
 import { MoRef } from "./types";
 import { withoutToolsKeys } from "./tools-keys";
 
@@ -313,28 +314,8 @@ export class PropertyWaiter {
   /** The group's view and filter in `c`, made when missing. */
   private async viewOf(c: Collector, g: Group): Promise<MoRef> {
     if (g.view) return g.view;
-    const content = await this.session.serviceContent();
-    const view = (await this.session.invoke("CreateListView", content.viewManager, {})) as MoRef;
-    try {
-      const spec: DataObject = {
-        $type: "PropertyFilterSpec",
-        propSet: [{ $type: "PropertySpec", type: g.type, all: false, pathSet: [...g.paths] }],
-        objectSet: [
-          {
-            $type: "ObjectSpec",
-            obj: view,
-            skip: true,
-            selectSet: [
-              { $type: "TraversalSpec", name: "view", type: "ListView", path: "view", skip: false },
-            ],
-          },
-        ],
-      };
-      g.filter = (await this.session.invoke("CreateFilter", c.pc, { spec, partialUpdates: false })) as MoRef;
-    } catch (error) {
-      await this.session.invoke("DestroyView", view, {}).catch(() => undefined);
-      throw error;
-    }
+    const { view, filter } = await createListViewFilter(this.session, c.pc, g.type, [...g.paths]);
+    g.filter = filter;
     g.view = view;
     return view;
   }
@@ -557,22 +538,6 @@ export class PropertyWaiter {
       // Other failures: the next poll or re-read tries again.
     }
   }
-}
-
-/** Resolves after `ms`, or at once when `signal` aborts. */
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const onAbort = () => {
-      clearTimeout(timer);
-      resolve();
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
 }
 
 /** The properties as the condition sees them: extra config without VMware Tools' own keys. */

@@ -21,10 +21,10 @@
  * reads the awaited tasks directly, in one call: vCenter has been seen to miss
  * property-collector notifications (vmware/vic #7098). No per-task polling.
  */
-import { AbortedError, TaskError, isWatchRecoverable } from "./faults";
-import { faultFromLocalized, type PropertyReader } from "./property-collector";
+import { AbortedError, TaskError, isWatchRecoverable, pause } from "./faults";
+import { createListViewFilter, faultFromLocalized, type PropertyReader } from "./property-collector";
 import type { Session } from "./session";
-import { list, type DataObject } from "./soap/xml";
+import { list } from "./soap/xml";
 import { MoRef } from "./types";
 
 /** What a finished task reported. */
@@ -183,27 +183,11 @@ export class TaskWaiter {
       {},
     )) as MoRef;
     const generation = this.session.generation;
-    let view: MoRef | undefined;
+    let view: MoRef;
     try {
-      view = (await this.session.invoke("CreateListView", content.viewManager, {})) as MoRef;
-      const spec: DataObject = {
-        $type: "PropertyFilterSpec",
-        propSet: [{ $type: "PropertySpec", type: "Task", all: false, pathSet: taskPaths }],
-        objectSet: [
-          {
-            $type: "ObjectSpec",
-            obj: view,
-            skip: true,
-            selectSet: [
-              { $type: "TraversalSpec", name: "view", type: "ListView", path: "view", skip: false },
-            ],
-          },
-        ],
-      };
-      await this.session.invoke("CreateFilter", collector, { spec, partialUpdates: false });
+      ({ view } = await createListViewFilter(this.session, collector, "Task", taskPaths));
     } catch (error) {
-      // Neither may live on, unused, for the rest of the session.
-      if (view) await this.session.invoke("DestroyView", view, {}).catch(() => undefined);
+      // The collector may not live on, unused, for the rest of the session.
       await this.session.invoke("DestroyPropertyCollector", collector, {}).catch(() => undefined);
       throw error;
     }
@@ -449,22 +433,6 @@ export class TaskWaiter {
   abortAll(reason: string): void {
     this.rejectAll(new AbortedError(reason));
   }
-}
-
-/** Resolves after `ms`, or at once when `signal` aborts (the caller checks why it woke). */
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const onAbort = () => {
-      clearTimeout(timer);
-      resolve();
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
 }
 
 function settle(
