@@ -12,11 +12,19 @@ import {
   ProviderRpcError,
   secret,
   startPlugin,
+  StepGeneration,
   type PluginProcess,
   type WireProperties,
 } from "../../tests/harness";
 import { pluginEnv, type PluginRunOptions } from "./plugin-env";
 import { cpuMillis, perItem, round2, summarize, type LatencySummary } from "./measure";
+
+/**
+ * A burst's Checks go through one StepGeneration, one at a time as the engine sends them; every
+ * Create then runs at once, as `pulumi up --parallel N` (or PULUMI_PARALLEL) with N at least the
+ * fleet size would (the CLI's default is four per CPU: pkg/cmd/pulumi/operations/up.go).
+ */
+export { StepGeneration };
 
 export const HOST_TOKEN = "bonneville:index:ContainerHost";
 export const PARENT_TOKEN = "bonneville:index:ParentTemplate";
@@ -179,26 +187,6 @@ export async function checkAndCreate(
   }
   const created = await plugin.rpc.create({ urn, properties: checked.inputs });
   return { urn, id: created.id, inputs: checked.inputs, outputs: created.properties };
-}
-
-/**
- * The engine's step generation, which a burst of registrations goes through one at a time: the
- * engine's event loop handles one RegisterResource event after another and calls the provider's
- * Check inside it (pulumi/pulumi pkg/resource/deploy/deployment_executor.go handleSingleEvent →
- * step_generator.go GenerateSteps), so Checks never overlap and are sent in registration order.
- * The Create that follows runs on a step executor worker (step_executor.go); the benchmark runs
- * every Create at once, as `pulumi up --parallel N` (or PULUMI_PARALLEL) with N at least the fleet
- * size would (the CLI's default is four per CPU: pkg/cmd/pulumi/operations/up.go).
- */
-export class StepGeneration {
-  private tail: Promise<unknown> = Promise.resolve();
-
-  /** Runs `call` once every earlier one has answered (or failed). */
-  run<T>(call: () => Promise<T>): Promise<T> {
-    const result = this.tail.then(call, call);
-    this.tail = result.catch(() => undefined);
-    return result;
-  }
 }
 
 /** The inputs of container `i`: forked from parent i mod (parents), on the host's bridge port group. */

@@ -943,7 +943,7 @@ class CommandContext {
   /** URNs deleted early by a delete-before-replace cascade, to be created again. */
   readonly condemned = new Set<string>();
   /** The engine's event loop: one registration's step generation (its Check) at a time. */
-  readonly eventLoop = new Limiter(1);
+  readonly eventLoop = new StepGeneration();
   replaceAll = false;
   configKnown = true;
   supportsAutonaming = false;
@@ -988,6 +988,24 @@ class CommandContext {
 
 /** At most `limit` bodies at once. */
 /**
+ * The engine's step generation, which registrations go through one at a time: the engine's event
+ * loop handles one RegisterResource event after another and calls the provider's Check inside it
+ * (pulumi/pulumi pkg/resource/deploy/deployment_executor.go handleSingleEvent → step_generator.go
+ * GenerateSteps), so Checks never overlap and are sent in registration order; the step that follows
+ * runs on a step executor worker (step_executor.go). The benchmark sends its bursts through it too.
+ */
+export class StepGeneration {
+  private tail: Promise<unknown> = Promise.resolve();
+
+  /** Runs `call` once every earlier one has answered (or failed). */
+  run<T>(call: () => Promise<T>): Promise<T> {
+    const result = this.tail.then(call, call);
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
+}
+
+/**
  * The CLI's default `--parallel`: PULUMI_PARALLEL when set to a positive number, else four per CPU
  * (pkg/cmd/pulumi/operations/up.go defaultParallel: GOMAXPROCS × 4, see pulumi/pulumi#14989).
  */
@@ -1016,13 +1034,11 @@ class Limiter {
   }
 
   async run<T>(body: () => Promise<T>): Promise<T> {
-    if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    this.active++;
+    const release = await this.acquire();
     try {
       return await body();
     } finally {
-      this.active--;
-      this.waiting.shift()?.();
+      release();
     }
   }
 }
