@@ -14,6 +14,7 @@ import {
   YOUNG_GENERATION_MB,
   YoungGenerationCap,
 } from "./heap-policy";
+import { delayOptimization, INTERRUPT_BUDGET_BYTES } from "./tiering-policy";
 import { BonnevilleError } from "../resources/errors";
 import type { ResourceType } from "../resources/resource";
 
@@ -47,8 +48,8 @@ function extraResourceTypes(): readonly ResourceType[] {
 /**
  * A whole number of 0 or more from the environment variable `name`, or `fallback` when it is unset.
  * Test and benchmark hooks: `BONNEVILLE_PLUGIN_HEAP_GROWING_PERCENT` (0: V8's own growth),
- * `BONNEVILLE_PLUGIN_YOUNG_GENERATION_MB` (0: V8's own size) and `BONNEVILLE_PLUGIN_IDLE_COLLECT_MS`
- * (0: no idle collection).
+ * `BONNEVILLE_PLUGIN_YOUNG_GENERATION_MB` (0: V8's own size), `BONNEVILLE_PLUGIN_IDLE_COLLECT_MS`
+ * (0: no idle collection), and `BONNEVILLE_PLUGIN_INTERRUPT_BUDGET` (0: V8's own; see tiering-policy.ts).
  */
 export function wholeNumberFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const text = env[name];
@@ -63,6 +64,12 @@ export function wholeNumberFromEnv(env: NodeJS.ProcessEnv, name: string, fallbac
 /** Runs the plugin until a signal arrives. */
 export async function main(args: readonly string[]): Promise<void> {
   const engineAddress = engineAddressFromArgs(args);
+  const budget = wholeNumberFromEnv(
+    process.env,
+    "BONNEVILLE_PLUGIN_INTERRUPT_BUDGET",
+    INTERRUPT_BUDGET_BYTES,
+  );
+  if (budget > 0) delayOptimization(budget);
   limitHeapGrowth(
     wholeNumberFromEnv(process.env, "BONNEVILLE_PLUGIN_HEAP_GROWING_PERCENT", HEAP_GROWING_PERCENT),
   );
