@@ -108,8 +108,11 @@ export class ProviderService {
   >();
   /** URNs this process was asked to Delete. */
   private readonly deleted = new Set<string>();
-  /** What each Create of this process answered, by URN: the ID and the outputs as sent (JSON). */
-  private readonly created = new Map<string, { readonly id: string; readonly outputs: string }>();
+  /**
+   * What each Create of this process answered, by URN: the ID and the outputs as sent (the encoded
+   * Struct; Delete decodes it only when the ID matches).
+   */
+  private readonly created = new Map<string, { readonly id: string; readonly outputs: Buffer }>();
   readonly operations = new OperationTracker();
 
   constructor(private readonly options: ProviderServiceOptions) {}
@@ -391,7 +394,7 @@ export class ProviderService {
     );
     this.rememberSchemaSecrets(resourceType, result.outputs);
     const outputs = encodeStruct(this.encode(result.outputs, secretKeys));
-    this.created.set(urn, { id: result.id, outputs: canonicalJson(decodeStruct(outputs)) });
+    this.created.set(urn, { id: result.id, outputs });
     response.setId(result.id);
     return { message: response, structs: { properties: outputs } };
   }
@@ -454,7 +457,10 @@ export class ProviderService {
     const state = this.decode(req.getProperties());
     this.deleted.add(urn);
     const made = this.created.get(urn);
-    if (made?.id === req.getId() && made.outputs !== canonicalJson(structToObject(req.getProperties()))) {
+    if (
+      made?.id === req.getId() &&
+      canonicalJson(decodeStruct(made.outputs)) !== canonicalJson(structToObject(req.getProperties()))
+    ) {
       // The replaced resource's state names the object this process's Create just answered with
       // for the same URN: the replacement took the old object over (same URN and spec, as an
       // interrupted create's leftover would be) instead of making a new one. The engine decides
@@ -581,18 +587,11 @@ export class ProviderService {
 
   /** Secret keys of a response: those that came in secret plus the schema's always-secret properties. */
   private secretKeys(resourceType: ResourceType, incoming: DecodedProperties): Set<string> {
-    return new Set([
-      ...incoming.secretKeys,
-      ...secretPropertyNames(resourceType.schema.inputProperties, resourceType.schema.outputProperties),
-    ]);
+    return new Set([...incoming.secretKeys, ...schemaSecrets(resourceType)]);
   }
 
   private rememberSchemaSecrets(resourceType: ResourceType, values: PropertyMap): void {
-    const names = secretPropertyNames(
-      resourceType.schema.inputProperties,
-      resourceType.schema.outputProperties,
-    );
-    for (const name of names) {
+    for (const name of schemaSecrets(resourceType)) {
       const value = values[name];
       if (typeof value === "string") this.options.redactor.add([value]);
     }
@@ -789,6 +788,18 @@ function autonamingOf(req: providerPb.CheckRequest): AutonamingOptions | undefin
     proposedName: options.getProposedName(),
     mode: mode === Mode.ENFORCE ? "enforce" : mode === Mode.DISABLE ? "disable" : "propose",
   };
+}
+
+const schemaSecretNames = new WeakMap<ResourceType, readonly string[]>();
+
+/** The properties a resource type's schema marks secret, inputs and outputs (read once per type). */
+function schemaSecrets(resourceType: ResourceType): readonly string[] {
+  let names = schemaSecretNames.get(resourceType);
+  if (!names) {
+    names = secretPropertyNames(resourceType.schema.inputProperties, resourceType.schema.outputProperties);
+    schemaSecretNames.set(resourceType, names);
+  }
+  return names;
 }
 
 /** JSON with object keys sorted, to compare property maps whatever order they crossed the wire in. */

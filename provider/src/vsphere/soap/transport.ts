@@ -8,6 +8,7 @@ import * as https from "node:https";
 import * as net from "node:net";
 import * as tls from "node:tls";
 import type { Duplex } from "node:stream";
+import { urlToHttpOptions } from "node:url";
 import { AbortedError, CertificateError, TransportError } from "../faults";
 import { CallCounter } from "./call-counter";
 
@@ -52,9 +53,14 @@ export class SoapTransport {
   private readonly agent: http.Agent;
   private cookie: string | undefined;
   private readonly soapAction: string;
+  /** Where SOAP calls go, as request options (worked out once: Node would redo it from the URL per call). */
+  private readonly sdk: http.RequestOptions;
+  private readonly silence: SilenceWatch;
 
   constructor(private readonly options: TransportOptions) {
     const secure = options.url.protocol === "https:";
+    this.sdk = urlToHttpOptions(options.url);
+    this.silence = new SilenceWatch(options.requestTimeoutMs ?? 300_000);
     this.soapAction = `urn:vim25/${options.apiVersion ?? "7.0.0.0"}`;
     const common = { keepAlive: true, maxSockets: options.maxSockets ?? 64, scheduling: "lifo" as const };
     if (!secure) {
@@ -117,8 +123,7 @@ export class SoapTransport {
     signal?: AbortSignal,
   ): Promise<{ status: number; body: string }> {
     this.calls.record(method);
-    const url = this.options.url;
-    const lib = url.protocol === "https:" ? https : http;
+    const lib = this.sdk.protocol === "https:" ? https : http;
     return new Promise((resolve, reject) => {
       if (signal?.aborted) {
         reject(new AbortedError(`${method} was not sent: ${abortReason(signal)}`));
@@ -134,14 +139,18 @@ export class SoapTransport {
         "user-agent": "bonneville",
       };
       if (this.cookie) headers.cookie = `vmware_soap_session=${this.cookie}`;
-      const req = lib.request(url, { method: "POST", headers, agent: this.agent }, (res) => {
+      const req = lib.request({ ...this.sdk, method: "POST", headers, agent: this.agent }, (res) => {
         const setCookie = res.headers["set-cookie"];
         for (const c of setCookie ?? []) {
           const m = /vmware_soap_session=("?)([^";]*)\1/.exec(c);
           if (m) this.cookie = m[2];
         }
+        this.silence.heard(req);
         const chunks: Buffer[] = [];
-        res.on("data", (chunk: Buffer) => chunks.push(chunk));
+        res.on("data", (chunk: Buffer) => {
+          this.silence.heard(req);
+          chunks.push(chunk);
+        });
         res.on("end", () =>
           resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }),
         );
@@ -178,8 +187,12 @@ export class SoapTransport {
       const sent: http.OutgoingHttpHeaders = { "user-agent": "bonneville", ...headers };
       if (this.cookie) sent.cookie = `vmware_soap_session=${this.cookie}`;
       const req = lib.request(url, { method: "GET", headers: sent, agent: this.agent }, (res) => {
+        this.silence.heard(req);
         const chunks: Buffer[] = [];
-        res.on("data", (chunk: Buffer) => chunks.push(chunk));
+        res.on("data", (chunk: Buffer) => {
+          this.silence.heard(req);
+          chunks.push(chunk);
+        });
         res.on("end", () =>
           resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
         );
@@ -196,17 +209,13 @@ export class SoapTransport {
    * (an AbortedError naming `what`) when `signal` aborts.
    */
   private bound(req: http.ClientRequest, what: string, signal: AbortSignal | undefined): void {
-    const timeoutMs = this.options.requestTimeoutMs ?? 300_000;
-    req.setTimeout(timeoutMs, () => {
-      const err = new Error(`no answer within ${Math.round(timeoutMs / 1000)} s`) as Error & {
-        code?: string;
-      };
-      err.code = "ETIMEDOUT";
-      req.destroy(err);
-    });
+    this.silence.watch(req);
     const onAbort = () => req.destroy(new AbortedError(`${what} was cancelled: ${abortReason(signal!)}`));
     signal?.addEventListener("abort", onAbort, { once: true });
-    req.on("close", () => signal?.removeEventListener("abort", onAbort));
+    req.on("close", () => {
+      this.silence.forget(req);
+      signal?.removeEventListener("abort", onAbort);
+    });
   }
 
   private async wrapError(method: string, err: Error & { code?: string }): Promise<Error> {
@@ -229,6 +238,62 @@ export class SoapTransport {
   /** Closes idle connections. */
   close(): void {
     this.agent.destroy();
+  }
+}
+
+/**
+ * The call timeout: a call whose server has been silent (no connection, no answer, no further part of
+ * one) for `timeoutMs` is destroyed with ETIMEDOUT. One timer checks every call in flight, every
+ * quarter of the timeout (at most every 5 s): a socket timeout per call, as `req.setTimeout` sets,
+ * re-arms a timer on every read and write, which cost a burst of creates about 3 % of its CPU.
+ */
+export class SilenceWatch {
+  private readonly lastHeard = new Map<http.ClientRequest, number>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly timeoutMs: number) {
+    if (!(timeoutMs > 0)) throw new RangeError(`the call timeout must be positive, got ${timeoutMs} ms`);
+  }
+
+  /** Calls being watched. */
+  get watching(): number {
+    return this.lastHeard.size;
+  }
+
+  /** Starts the clock of a call just sent. */
+  watch(req: http.ClientRequest): void {
+    this.lastHeard.set(req, Date.now());
+    if (!this.timer) {
+      this.timer = setInterval(() => this.check(), Math.min(5000, Math.max(10, this.timeoutMs / 4)));
+      this.timer.unref();
+    }
+  }
+
+  /** The server said something on this call. */
+  heard(req: http.ClientRequest): void {
+    if (this.lastHeard.has(req)) this.lastHeard.set(req, Date.now());
+  }
+
+  /** The call ended. */
+  forget(req: http.ClientRequest): void {
+    this.lastHeard.delete(req);
+    if (this.lastHeard.size === 0 && this.timer) {
+      clearInterval(this.timer);
+      this.timer = undefined;
+    }
+  }
+
+  private check(): void {
+    const now = Date.now();
+    for (const [req, heard] of this.lastHeard) {
+      if (now - heard < this.timeoutMs) continue;
+      this.forget(req);
+      const err = new Error(`no answer within ${Math.round(this.timeoutMs / 1000)} s`) as Error & {
+        code?: string;
+      };
+      err.code = "ETIMEDOUT";
+      req.destroy(err);
+    }
   }
 }
 
