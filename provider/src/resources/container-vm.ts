@@ -19,6 +19,8 @@ import {
   nicsOf,
   NotFoundError,
   VirtualMachine,
+  vmInfoOf,
+  vmInfoPaths,
   type NicInfo,
   type VirtualMachineInfo,
   type VSphereClient,
@@ -565,16 +567,18 @@ async function finishCreate(
   try {
     if (adopted) await settleAdopted(ctx, vm, inputs);
     else if (inputs.powerState === "poweredOff") await vm.powerOff({ signal: ctx.signal });
-    const waited = waitsForGuest(inputs);
-    if (waited)
-      await waitForGuest(
-        ctx,
-        vm,
-        String(inputs.name),
-        Number(inputs.waitTimeoutSeconds ?? 300),
-        inputs.waitForIp === true,
-      );
-    const info = written && !waited ? await freshCloneInfo(vm, inputs, written) : await vm.info();
+    // A guest wait watches every property the outputs need, so its answer is the VM's state then,
+    // without another read.
+    const guest = waitsForGuest(inputs)
+      ? await waitForGuest(
+          ctx,
+          vm,
+          String(inputs.name),
+          Number(inputs.waitTimeoutSeconds ?? 300),
+          inputs.waitForIp === true,
+        )
+      : undefined;
+    const info = guest ?? (written ? await freshCloneInfo(vm, inputs, written) : await vm.info());
     if (!info) throw new BonnevilleError(`${vm.id} vanished right after it was created`);
     const placed = await settlePlacement(ctx, vm, info, placement);
     return { id: vm.id, outputs: outputsOf(inputs, placed, cloneSeconds) };
@@ -633,7 +637,8 @@ function waitsForGuest(inputs: PropertyMap): boolean {
 
 /**
  * Waits until the agent reports the container running for this clone's generation (and, with
- * `withIp`, its own address for this generation), or reports it failed.
+ * `withIp`, its own address for this generation), or reports it failed. Resolves with the VM's
+ * info as of that report: the wait watches all of {@link vmInfoPaths}.
  */
 async function waitForGuest(
   ctx: OperationContext,
@@ -641,14 +646,14 @@ async function waitForGuest(
   name: string,
   timeoutSeconds: number,
   withIp: boolean,
-): Promise<void> {
+): Promise<VirtualMachineInfo> {
   const client = await ctx.client();
   const what = withIp ? "a running container and its IP address" : "a running container";
   let props: Record<string, unknown>;
   try {
     props = await client.waits.waitFor(
       vm.ref,
-      ["config.extraConfig"],
+      vmInfoPaths,
       (p) => {
         const extra = extraConfigOf(p["config.extraConfig"]);
         const status = containerStatusOf(extra).status;
@@ -688,6 +693,7 @@ async function waitForGuest(
       `the container in ${name} (${vm.id}) exited with code ${status.exitCode ?? "unknown"} right after it started${status.error ? `: ${status.error}` : ""}`,
     );
   }
+  return vmInfoOf(vm.ref, props);
 }
 
 async function read(

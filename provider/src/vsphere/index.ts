@@ -47,6 +47,7 @@ export {
   nicsOf,
   extraConfigOf,
   optionValues,
+  vmInfoOf,
   vmInfoPaths,
   type CloneLocation,
   type NicInfo,

@@ -54,6 +54,26 @@ export const vmInfoPaths = [
   "guest.ipAddress",
 ] as const;
 
+/** A VM's {@link VirtualMachineInfo} from its {@link vmInfoPaths} as the property collector gave them. */
+export function vmInfoOf(ref: MoRef, p: Readonly<Record<string, unknown>>): VirtualMachineInfo {
+  return {
+    ref,
+    name: String(p.name ?? ""),
+    uuid: String(p["config.uuid"] ?? ""),
+    template: p["config.template"] === true || p["config.template"] === "true",
+    extraConfig: extraConfigOf(p["config.extraConfig"]),
+    nics: nicsOf(p["config.hardware.device"]),
+    powerState: String(p["runtime.powerState"] ?? "poweredOff") as PowerState,
+    host: p["runtime.host"] instanceof MoRef ? p["runtime.host"] : undefined,
+    resourcePool: p.resourcePool instanceof MoRef ? p.resourcePool : undefined,
+    folder: p.parent instanceof MoRef ? p.parent : undefined,
+    ipAddress:
+      typeof p["guest.ipAddress"] === "string" && p["guest.ipAddress"] ? p["guest.ipAddress"] : undefined,
+    numCpus: Number(p["config.hardware.numCPU"] ?? 0),
+    memoryMb: Number(p["config.hardware.memoryMB"] ?? 0),
+  };
+}
+
 /** Where a clone goes; every field optional (defaults are the source's). */
 export interface CloneLocation {
   readonly folder?: MoRef;
@@ -155,23 +175,7 @@ export class VirtualMachine extends ManagedObject {
     paths: readonly (typeof vmInfoPaths)[number][] = vmInfoPaths,
   ): Promise<VirtualMachineInfo | undefined> {
     const p = await this.props(paths);
-    if (!p) return undefined;
-    return {
-      ref: this.ref,
-      name: String(p.name ?? ""),
-      uuid: String(p["config.uuid"] ?? ""),
-      template: p["config.template"] === true || p["config.template"] === "true",
-      extraConfig: extraConfigOf(p["config.extraConfig"]),
-      nics: nicsOf(p["config.hardware.device"]),
-      powerState: String(p["runtime.powerState"] ?? "poweredOff") as PowerState,
-      host: p["runtime.host"] instanceof MoRef ? p["runtime.host"] : undefined,
-      resourcePool: p.resourcePool instanceof MoRef ? p.resourcePool : undefined,
-      folder: p.parent instanceof MoRef ? p.parent : undefined,
-      ipAddress:
-        typeof p["guest.ipAddress"] === "string" && p["guest.ipAddress"] ? p["guest.ipAddress"] : undefined,
-      numCpus: Number(p["config.hardware.numCPU"] ?? 0),
-      memoryMb: Number(p["config.hardware.memoryMB"] ?? 0),
-    };
+    return p ? vmInfoOf(this.ref, p) : undefined;
   }
 
   /** Reads chosen properties only. */
