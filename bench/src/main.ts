@@ -11,6 +11,8 @@
  *   --limit-sizes 100,1000  fleet sizes run against the platform's limit under
  *                       the vCenter timing model ("none" skips them)
  *   --limit-hosts 3,12  ESXi hosts in the cluster for those runs
+ *   --limit-repeats 3   runs per client against the limit at sizes up to 200
+ *                       (the median run is reported; larger fleets run once)
  *   --refresh 10000     container VMs for the refresh figure (0 skips it)
  *   --no-profile        skip the CPU profile of the plugin
  *   --write-figures     also write the committed copies: bench/figures.json,
@@ -44,7 +46,7 @@ interface Cli {
 /** Parses the command line; throws with the allowed options on a bad one. */
 export function parseArgs(argv: readonly string[]): Cli {
   const usage =
-    "options: --sizes 50,500 --repeats 5 --starts 20 --memory 1000 --memory-runs 3 --limit-sizes 100,1000 --limit-hosts 3,12 --refresh 10000 --no-profile --write-figures --out DIR --provider DIR";
+    "options: --sizes 50,500 --repeats 5 --starts 20 --memory 1000 --memory-runs 3 --limit-sizes 100,1000 --limit-hosts 3,12 --limit-repeats 3 --refresh 10000 --no-profile --write-figures --out DIR --provider DIR";
   const values = new Map<string, string>();
   const flags = new Set<string>();
   for (let i = 0; i < argv.length; i++) {
@@ -65,6 +67,7 @@ export function parseArgs(argv: readonly string[]): Cli {
         "memory-runs",
         "limit-sizes",
         "limit-hosts",
+        "limit-repeats",
         "refresh",
         "out",
         "provider",
@@ -113,6 +116,7 @@ export function parseArgs(argv: readonly string[]): Cli {
       refreshVms: values.get("refresh") === "0" ? 0 : positive("refresh", 10000),
       limitSizes: counts("limit-sizes", [100, 1000]),
       limitHosts: counts("limit-hosts", [3, 12]),
+      limitRepeats: positive("limit-repeats", 3),
       ...(flags.has("no-profile") ? {} : { profileFile: path.join(outDir, "plugin-create.cpuprofile") }),
       ...(values.has("provider") ? { providerDir: path.resolve(values.get("provider")!) } : {}),
     },

@@ -147,8 +147,27 @@ function limitNote(results: BenchResults): string {
     `${model.agentStartMs} ms; limit = N ÷ (hosts × ${model.perHost}) × mean clone + mean address and agent start; ` +
     `ideal = a client without overhead given this run's own clone and boot times (all asked for at once, each host's ` +
     `${model.perHost} slots kept busy in arrival order). ` +
+    repeatedNote(results) +
     `Bonneville / peer, fleet time (each ÷ its ideal): ${results.limit.map((l) => `N=${l.n} on ${l.hosts} hosts ${l.ratios.bonnevillePeer.toFixed(2)} (${l.ratios.bonnevillePeerOverIdeal.toFixed(2)})`).join(", ")}. ` +
     `With bounds ÷ without (each ÷ its ideal): ${results.limit.map((l) => `N=${l.n} on ${l.hosts} hosts ${l.ratios.admissionCost.toFixed(2)} (${l.ratios.admissionCostOverIdeal.toFixed(2)})`).join(", ")}.`
+  );
+}
+
+/** Which sizes ran more than once, and every run's fleet time ÷ ideal there. */
+function repeatedNote(results: BenchResults): string {
+  const repeated = results.limit.filter((l) => l.repeats > 1);
+  if (repeated.length === 0) return "";
+  const runs = (xs: readonly number[]) => xs.map((x) => x.toFixed(2)).join(", ");
+  return (
+    `At ${[...new Set(repeated.map((l) => l.n))].join(", ")} containers each client ran ${repeated[0]!.repeats} times and ` +
+    `the table shows its median run by fleet time ÷ ideal (every run's ÷ ideal: ` +
+    repeated
+      .map(
+        (l) =>
+          `N=${l.n} on ${l.hosts} hosts Bonneville ${runs(l.ratiosToIdealRuns.bonneville)}, no bounds ${runs(l.ratiosToIdealRuns.unbounded)}, peer ${runs(l.ratiosToIdealRuns.peer)}`,
+      )
+      .join("; ") +
+    "). "
   );
 }
 
@@ -265,7 +284,7 @@ export function formatMarkdown(results: BenchResults): string {
     "",
     ...(results.limit.length > 0
       ? [
-          "Fleet time against the platform's limit (the simulator's vCenter timing model; from the first Check to the last container reporting running; one run each):",
+          `Fleet time against the platform's limit (the simulator's vCenter timing model; from the first Check to the last container reporting running; ${results.limit.some((l) => l.repeats > 1) ? "median runs, see below" : "one run each"}):`,
           "",
           markdownTable(limitRows(results)),
           "",

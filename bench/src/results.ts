@@ -17,6 +17,14 @@ import type { SimTimingModel } from "../../tests/support/sim";
 export interface LimitComparison {
   readonly n: number;
   readonly hosts: number;
+  /** Runs of each client; each client's run below is its median one by fleet time ÷ ideal. */
+  readonly repeats: number;
+  /** Every run's fleet time ÷ ideal, in run order. */
+  readonly ratiosToIdealRuns: {
+    readonly bonneville: readonly number[];
+    readonly unbounded: readonly number[];
+    readonly peer: readonly number[];
+  };
   /** Bonneville with its default admission bounds. */
   readonly bonneville: LimitRun;
   /** Bonneville with admission control opened wide (what the bounds cost). */
@@ -99,6 +107,8 @@ export interface BenchResults {
     readonly memoryRuns: number;
     readonly limitSizes: readonly number[];
     readonly limitHosts: readonly number[];
+    /** Runs per client against the limit at sizes up to 200 (larger: one). */
+    readonly limitRepeats: number;
     readonly refreshVms: number;
     /** The provider tree the plugin ran from. */
     readonly provider: string;

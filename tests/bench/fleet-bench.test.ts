@@ -29,6 +29,7 @@ beforeAll(async () => {
     memoryRuns: 1,
     limitSizes: [4],
     limitHosts: [2],
+    limitRepeats: 2,
     refreshVms: 7,
     profileFile: path.join(outDir, "plugin-create.cpuprofile"),
   });
@@ -121,6 +122,13 @@ describe("the fleet benchmark at N=3 and N=5", () => {
       expect(r.peakRunningPerHost).toBeLessThanOrEqual(8);
     }
     expect(l!.bonneville.peakInFlightPerHost).toBeLessThanOrEqual(16);
+    // Small fleets run more than once; each client's run shown is its median one (of two: the lower).
+    expect(l!.repeats).toBe(2);
+    for (const key of ["bonneville", "unbounded", "peer"] as const) {
+      const runs = l!.ratiosToIdealRuns[key];
+      expect(runs).toHaveLength(2);
+      expect(l![key].ratioToIdeal).toBe(Math.min(...runs));
+    }
     expect(l!.ratios.bonnevillePeer).toBeGreaterThan(0);
     expect(l!.ratios.bonnevillePeerOverIdeal).toBeCloseTo(
       l!.bonneville.ratioToIdeal / l!.peer.ratioToIdeal,
@@ -229,6 +237,11 @@ describe("the benchmark's command line and BENCHMARKS.md section", () => {
       '--sizes must be positive integers separated by commas, got "10,x"',
     );
     expect(() => parseArgs(["--repeats", "0"])).toThrow('--repeats must be a positive integer, got "0"');
+    expect(parseArgs([]).options.limitRepeats).toBe(3);
+    expect(parseArgs(["--limit-repeats", "5"]).options.limitRepeats).toBe(5);
+    expect(() => parseArgs(["--limit-repeats", "0"])).toThrow(
+      '--limit-repeats must be a positive integer, got "0"',
+    );
   });
 
   it("replaces only the text between the figures markers", () => {
