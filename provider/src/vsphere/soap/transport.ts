@@ -210,6 +210,8 @@ export class SoapTransport {
    */
   private bound(req: http.ClientRequest, what: string, signal: AbortSignal | undefined): void {
     this.silence.watch(req);
+    // The clock starts again when the call gets its connection: time queued for one is not silence.
+    req.once("socket", () => this.silence.heard(req));
     const onAbort = () => req.destroy(new AbortedError(`${what} was cancelled: ${abortReason(signal!)}`));
     signal?.addEventListener("abort", onAbort, { once: true });
     req.on("close", () => {
@@ -242,8 +244,8 @@ export class SoapTransport {
 }
 
 /**
- * The call timeout: a call whose server has been silent (no connection, no answer, no further part of
- * one) for `timeoutMs` is destroyed with ETIMEDOUT. One timer checks every call in flight, every
+ * The call timeout: a call whose server has been silent (no answer, no further part of one) for
+ * `timeoutMs` since it got its connection is destroyed with ETIMEDOUT. One timer checks every call in flight, every
  * quarter of the timeout (at most every 5 s): a socket timeout per call, as `req.setTimeout` sets,
  * re-arms a timer on every read and write, which cost a burst of creates about 3 % of its CPU.
  */
