@@ -266,18 +266,29 @@ func serve(cfg config) (*instance, error) {
 	model.Datastore = 1
 	model.Pool = 0
 	model.App = 0
+	// Datastore directories of simulators that were killed (sim/overlay/bonneville_leftovers.go).
+	simulator.BonnevilleCleanStaleModelDirs()
 	if err := model.Create(); err != nil {
+		model.Remove()
 		return nil, fmt.Errorf("create model: %w", err)
+	}
+	removeModel := func() {
+		model.Remove()
+		simulator.BonnevilleForgetModelDirs()
+	}
+	if err := simulator.BonnevilleRecordModelDirs(model); err != nil {
+		removeModel()
+		return nil, fmt.Errorf("record the datastore directories: %w", err)
 	}
 
 	if err := portFree(cfg.Host, cfg.Port); err != nil {
-		model.Remove()
+		removeModel()
 		return nil, err
 	}
 
 	cert, err := selfSignedCertificate(cfg.Host)
 	if err != nil {
-		model.Remove()
+		removeModel()
 		return nil, fmt.Errorf("certificate: %w", err)
 	}
 	model.Service.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
@@ -288,7 +299,7 @@ func serve(cfg config) (*instance, error) {
 	closeAll := func() {
 		simulator.BonnevilleNetnsStop()
 		server.Close()
-		model.Remove()
+		removeModel()
 	}
 	if err := simulator.BonnevilleNetnsStart(); err != nil {
 		closeAll()

@@ -142,6 +142,11 @@ export class Sim implements SimEndpoint {
     return new Sim(child, fields.url, fields.user, fields.password, fields.thumbprint);
   }
 
+  /** The simulator's process ID (undefined for one attached to, not started). */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
   /** Base URL of the control API (same origin as the SDK endpoint). */
   get controlUrl(): string {
     return this.url.replace(/\/sdk$/, "/bonneville");
