@@ -346,11 +346,13 @@ func main() {
 	}
 	defer sim.Close()
 
+	// Listen for the stop signals before saying READY: a SIGTERM right after it would otherwise end the
+	// process without the deferred Close (its datastore directories and namespaces left behind).
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM)
+
 	fmt.Printf("BONNEVILLE_SIM_READY url=%s user=%s password=%s thumbprint=%s\n",
 		sim.URL.String(), sim.User, sim.Password, sim.Thumbprint)
 	os.Stdout.Sync()
-
-	signals := make(chan os.Signal, 1)
-	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM)
 	<-signals
 }
