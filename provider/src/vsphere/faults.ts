@@ -111,6 +111,16 @@ export function pause(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 /**
+ * Runs `run` once `windowMs` have passed since `sinceMs` (a `Date.now()` time), or in the next turn
+ * of the event loop when they already have. The waiters' pacing of their view changes.
+ */
+export function afterWindow(sinceMs: number, windowMs: number, run: () => void): void {
+  const wait = sinceMs + windowMs - Date.now();
+  if (wait > 0) setTimeout(run, wait);
+  else setImmediate(run);
+}
+
+/**
  * `work`, or a rejection ({@link cancellation}) as soon as `signal` aborts: for waiting on work that
  * others share, which goes on for them.
  */

@@ -26,7 +26,15 @@
  * `guestinfo.vmtools.*`, refreshed while Tools run) is no news: the condition
  * is not asked again for it, and it costs no read.
  */
-import { AbortedError, cancellation, isVimFault, isWatchRecoverable, pause, VSphereError } from "./faults";
+import {
+  AbortedError,
+  afterWindow,
+  cancellation,
+  isVimFault,
+  isWatchRecoverable,
+  pause,
+  VSphereError,
+} from "./faults";
 import { createListViewFilter } from "./property-collector";
 import type { Session } from "./session";
 import { list } from "./soap/xml";
@@ -328,9 +336,7 @@ export class PropertyWaiter {
       this.syncScheduled = false;
       if (!this.closed) void this.sync();
     };
-    const wait = this.lastSync + this.batchWindowMs - Date.now();
-    if (wait > 0) setTimeout(run, wait);
-    else setImmediate(run);
+    afterWindow(this.lastSync, this.batchWindowMs, run);
   }
 
   /**

@@ -21,7 +21,7 @@
  * reads the awaited tasks directly, in one call: vCenter has been seen to miss
  * property-collector notifications (vmware/vic #7098). No per-task polling.
  */
-import { AbortedError, TaskError, isWatchRecoverable, pause } from "./faults";
+import { AbortedError, TaskError, afterWindow, isWatchRecoverable, pause } from "./faults";
 import { createListViewFilter, faultFromLocalized, type PropertyReader } from "./property-collector";
 import type { Session } from "./session";
 import { list } from "./soap/xml";
@@ -222,9 +222,7 @@ export class TaskWaiter {
       this.syncScheduled = false;
       void this.sync();
     };
-    const wait = this.lastSync + this.batchWindowMs - Date.now();
-    if (wait > 0) setTimeout(run, wait);
-    else setImmediate(run);
+    afterWindow(this.lastSync, this.batchWindowMs, run);
   }
 
   /** One ModifyListView: adds the awaited tasks the view lacks and drops those no longer awaited. */
