@@ -13,7 +13,6 @@ import (
 	"log"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 )
 
@@ -38,22 +37,16 @@ func BonnevilleForgetModelDirs() {
 // simulators that are no longer running. Only directories the model makes
 // (govcsim-* directly under TMPDIR) are removed, whatever a list says.
 func BonnevilleCleanStaleModelDirs() {
-	records, _ := filepath.Glob(filepath.Join(os.TempDir(), bonnevilleDirsPrefix+"*"+bonnevilleDirsSuffix))
-	for _, record := range records {
-		name := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(record), bonnevilleDirsPrefix), bonnevilleDirsSuffix)
-		pid, err := strconv.Atoi(name)
-		if err != nil || bonnevilleProcessAlive(pid) {
-			continue
-		}
-		text, _ := ioutil.ReadFile(record)
+	for _, left := range bonnevilleLeftInTmp(bonnevilleDirsPrefix, bonnevilleDirsSuffix) {
+		text, _ := ioutil.ReadFile(left.path)
 		for _, dir := range strings.Split(string(text), "\n") {
 			dir = strings.TrimSpace(dir)
 			if dir == "" || filepath.Dir(dir) != filepath.Clean(os.TempDir()) || !strings.HasPrefix(filepath.Base(dir), "govcsim-") {
 				continue
 			}
-			log.Printf("removing %s, left by simulator %d, which is gone", dir, pid)
+			log.Printf("removing %s, left by simulator %d, which is gone", dir, left.pid)
 			_ = os.RemoveAll(dir)
 		}
-		_ = os.Remove(record)
+		_ = os.Remove(left.path)
 	}
 }

@@ -194,13 +194,29 @@ func bonnevilleNetnsCleanStale() {
 		log.Printf("removing network namespace %s left by a simulator that is gone", m[0])
 		bonnevilleNetnsRemove(m[0])
 	}
-	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), bonnevilleNetnsPrefix+"*"))
-	for _, d := range dirs {
-		pid, err := strconv.Atoi(strings.TrimPrefix(filepath.Base(d), bonnevilleNetnsPrefix))
+	for _, left := range bonnevilleLeftInTmp(bonnevilleNetnsPrefix, "") {
+		_ = os.RemoveAll(left.path)
+	}
+}
+
+// bonnevilleLeftover is an entry of TMPDIR named after a simulator that is gone.
+type bonnevilleLeftover struct {
+	path string
+	pid  int
+}
+
+// bonnevilleLeftInTmp lists the entries of TMPDIR named prefix<pid>suffix
+// whose simulator is no longer running (bonnevilleProcessAlive).
+func bonnevilleLeftInTmp(prefix, suffix string) []bonnevilleLeftover {
+	var left []bonnevilleLeftover
+	paths, _ := filepath.Glob(filepath.Join(os.TempDir(), prefix+"*"+suffix))
+	for _, p := range paths {
+		pid, err := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(filepath.Base(p), prefix), suffix))
 		if err == nil && !bonnevilleProcessAlive(pid) {
-			_ = os.RemoveAll(d)
+			left = append(left, bonnevilleLeftover{path: p, pid: pid})
 		}
 	}
+	return left
 }
 
 // bonnevilleProcessAlive says whether pid is a running simulator (a pid
