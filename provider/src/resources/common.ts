@@ -65,6 +65,9 @@ export function wasMadeFor(extraConfig: ReadonlyMap<string, string>, made: MadeF
   );
 }
 
+/** Each configuration's vCenter as a digest names it (parsed once: every create asks). */
+const serverOf = new WeakMap<OperationContext["config"], string>();
+
 /**
  * The digest a VM is tagged with when it is made: {@link specDigest} of its resource's URN, its
  * immutable spec, and the provider configuration that says which objects the resource stands for
@@ -77,7 +80,11 @@ export function creationDigest(
   ctx: Pick<OperationContext, "urn" | "config">,
   immutable: Readonly<Record<string, unknown>>,
 ): string {
-  const server = vsphereSdkUrl(ctx.config.vsphereServer) ?? ctx.config.vsphereServer;
+  let server = serverOf.get(ctx.config);
+  if (server === undefined) {
+    server = vsphereSdkUrl(ctx.config.vsphereServer) ?? ctx.config.vsphereServer;
+    serverOf.set(ctx.config, server);
+  }
   return specDigest(ctx.urn, {
     spec: immutable,
     vcenter: server,
