@@ -10,12 +10,14 @@
  * fleet time ÷ limit, for Bonneville (with its admission control, and with it opened wide, to show
  * what the bounds cost) and for the govmomi peer under the same model.
  */
+import { randomBytes } from "node:crypto";
 import * as cpu from "./measure";
 import {
   checkAndCreate,
   containerInputs,
   startWorld,
   StepGeneration,
+  urnOf,
   VM_TOKEN,
   type FleetWorld,
 } from "./fleet";
@@ -64,9 +66,73 @@ export interface LimitRun {
   readonly lastForkMs: number;
   /** CPU time of the client process over the burst, ms per container (Bonneville only; 0 for the peer). */
   readonly cpuMsPerCreate: number;
+  /** How the engine's Checks went (Bonneville only): they are what spaces its forks out. */
+  readonly checks?: CheckIssuance;
   readonly errors: readonly string[];
   /** The timing model the simulator ran. */
   readonly model: SimTimingModel;
+}
+
+/**
+ * A Bonneville burst's Checks. The engine's step generator sends them one at a time and waits for
+ * each answer (pkg/resource/deploy/step_generator.go; PULUMI_PARALLEL_DIFF makes Diff, not Check,
+ * concurrent: pulumi/pulumi#18872), so the last fork cannot leave before the sum of their round trips.
+ */
+export interface CheckIssuance {
+  /** Each Check's round trip during the burst (sent by the engine stand-in → answer received), ms. */
+  readonly roundTrip: LatencySummary;
+  /** From the burst's start to the last Check's answer, ms. */
+  readonly lastAnswerMs: number;
+  /**
+   * CPU time over that span, ms: the engine stand-in's (this process, every thread) and the plugin's.
+   * They share the machine's cores with the simulator.
+   */
+  readonly standInCpuMs: number;
+  readonly pluginCpuMs: number;
+  /** The same Checks, one at a time, once every container runs and the simulator is idle, ms. */
+  readonly quietRoundTrip: LatencySummary;
+}
+
+/** Checks sent again after the fleet runs, to measure a quiet round trip (at most this many). */
+const QUIET_CHECKS = 100;
+
+/**
+ * A StepGeneration that times each Check it runs and takes the CPU readings when the `n`th answers.
+ */
+class TimedStepGeneration extends StepGeneration {
+  readonly roundTrips: number[] = [];
+  lastAnswerAt = 0;
+  standInCpuMs = 0;
+  pluginCpuMs = 0;
+
+  constructor(
+    private readonly n: number,
+    private readonly pluginPid: number,
+  ) {
+    super();
+  }
+
+  override run<T>(call: () => Promise<T>): Promise<T> {
+    return super.run(async () => {
+      const sent = performance.now();
+      try {
+        return await call();
+      } finally {
+        this.roundTrips.push(performance.now() - sent);
+        if (this.roundTrips.length === this.n) {
+          this.lastAnswerAt = Date.now();
+          this.standInCpuMs = processCpuMs();
+          this.pluginCpuMs = cpu.cpuMillis(this.pluginPid);
+        }
+      }
+    });
+  }
+}
+
+/** This process's CPU time (user and system, every thread), ms. */
+function processCpuMs(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
 }
 
 /** The platform's limit for N containers on `hosts` hosts under `model`, ms. */
@@ -98,6 +164,7 @@ export async function runAgainstLimit(
     let vms: string[];
     let startMs: number;
     let cpuMs = 0;
+    let issuance: (() => Promise<CheckIssuance>) | undefined;
     if (client === "govmomi-peer") {
       await world.plugin.close();
       const stdout = await runProgram(peerBinary, peerArgs(world, n, "limit-peer"));
@@ -110,8 +177,9 @@ export async function runAgainstLimit(
         .map((op) => op.vm!);
     } else {
       const ids: (string | undefined)[] = new Array(n);
-      const generation = new StepGeneration();
+      const generation = new TimedStepGeneration(n, world.plugin.pid);
       const cpuBefore = cpu.cpuMillis(world.plugin.pid);
+      const standInBefore = processCpuMs();
       startMs = Date.now();
       await Promise.all(
         Array.from({ length: n }, async (_, i) => {
@@ -126,8 +194,17 @@ export async function runAgainstLimit(
       );
       cpuMs = cpu.cpuMillis(world.plugin.pid) - cpuBefore;
       vms = ids.filter((id): id is string => id !== undefined);
+      const burstStart = startMs;
+      issuance = async () => ({
+        roundTrip: summarize(generation.roundTrips),
+        lastAnswerMs: round2(generation.lastAnswerAt - burstStart),
+        standInCpuMs: round2(generation.standInCpuMs - standInBefore),
+        pluginCpuMs: round2(generation.pluginCpuMs - cpuBefore),
+        quietRoundTrip: await quietChecks(world, Math.min(n, QUIET_CHECKS)),
+      });
     }
     const report = await waitRunning(world, vms, errors);
+    const checks = issuance ? await issuance() : undefined;
     const model = report.model!;
     const running = vms.map((vm) => report.running[vm]).filter((t): t is number => t !== undefined);
     const fleetMs = running.length > 0 ? Math.max(...running) - startMs : 0;
@@ -151,12 +228,30 @@ export async function runAgainstLimit(
       firstForkMs: round2(flight.firstQueuedAt - startMs),
       lastForkMs: round2(flight.lastQueuedAt - startMs),
       cpuMsPerCreate: round2(cpuMs / n),
+      ...(checks ? { checks } : {}),
       errors,
       model,
     };
   } finally {
     await world.close();
   }
+}
+
+/**
+ * `count` Checks of the burst's inputs under new names, one at a time, timed: the round trip
+ * without the burst's load. Check reads nothing from vCenter, so the simulator only idles.
+ */
+async function quietChecks(world: FleetWorld, count: number): Promise<LatencySummary> {
+  const generation = new TimedStepGeneration(count, world.plugin.pid);
+  for (let i = 0; i < count; i++) {
+    const urn = urnOf(VM_TOKEN, `quiet-c${i}`);
+    const checked = await generation.run(() =>
+      world.plugin.rpc.check({ urn, news: containerInputs(world, i), randomSeed: randomBytes(32) }),
+    );
+    if (checked.failures.length > 0)
+      throw new Error(`Check of quiet-c${i} failed: ${JSON.stringify(checked.failures)}`);
+  }
+  return summarize(generation.roundTrips);
 }
 
 /** Polls the timing report until every VM's guest reported running (or gives up, noting an error). */

@@ -148,9 +148,29 @@ function limitNote(results: BenchResults): string {
     `ideal = a client without overhead given this run's own clone and boot times (all asked for at once, each host's ` +
     `${model.perHost} slots kept busy in arrival order). ` +
     repeatedNote(results) +
+    issuanceNote(results) +
     `Bonneville / peer, fleet time (each ÷ its ideal): ${results.limit.map((l) => `N=${l.n} on ${l.hosts} hosts ${l.ratios.bonnevillePeer.toFixed(2)} (${l.ratios.bonnevillePeerOverIdeal.toFixed(2)})`).join(", ")}. ` +
     `With bounds ÷ without (each ÷ its ideal): ${results.limit.map((l) => `N=${l.n} on ${l.hosts} hosts ${l.ratios.admissionCost.toFixed(2)} (${l.ratios.admissionCostOverIdeal.toFixed(2)})`).join(", ")}.`
   );
+}
+
+/**
+ * How Bonneville's forks were spaced out: the engine sends Checks one at a time, so the last fork
+ * leaves after every Check's round trip; the peer has no such step.
+ */
+function issuanceNote(results: BenchResults): string {
+  const parts = results.limit.flatMap((l) => {
+    const c = l.bonneville.checks;
+    if (!c) return [];
+    return [
+      `N=${l.n} on ${l.hosts} hosts, last Check answered at ${ms(c.lastAnswerMs)} and last fork at ${ms(l.bonneville.lastForkMs)} ` +
+        `(Check round trip p50 ${ms(c.roundTrip.p50)}, p90 ${ms(c.roundTrip.p90)}; ${ms(c.quietRoundTrip.p50)} p50 once the ` +
+        `fleet runs; CPU over those ${ms(c.lastAnswerMs)}: engine stand-in ${ms(c.standInCpuMs)}, plugin ${ms(c.pluginCpuMs)}), ` +
+        `the peer's last fork at ${ms(l.peer.lastForkMs)}`,
+    ];
+  });
+  if (parts.length === 0) return "";
+  return `Bonneville's Checks, one at a time as the engine's step generator sends them, in its runs shown: ${parts.join("; ")}. `;
 }
 
 /** Which sizes ran more than once, and every run's fleet time ÷ ideal there. */

@@ -122,6 +122,16 @@ describe("the fleet benchmark at N=3 and N=5", () => {
       expect(r.peakRunningPerHost).toBeLessThanOrEqual(8);
     }
     expect(l!.bonneville.peakInFlightPerHost).toBeLessThanOrEqual(16);
+    // Bonneville's Checks went one at a time: their round trips add up to no more than the span to
+    // the last answer, and the last fork left after it. The peer has no Checks.
+    const checks = l!.bonneville.checks!;
+    expect(checks.roundTrip.count).toBe(4);
+    expect(checks.roundTrip.mean * 4).toBeLessThanOrEqual(checks.lastAnswerMs + 1);
+    expect(checks.lastAnswerMs).toBeLessThanOrEqual(l!.bonneville.lastForkMs + 1);
+    expect(checks.standInCpuMs).toBeGreaterThan(0);
+    expect(checks.pluginCpuMs).toBeGreaterThanOrEqual(0);
+    expect(checks.quietRoundTrip.count).toBe(4);
+    expect(l!.peer.checks).toBeUndefined();
     // Small fleets run more than once; each client's run shown is its median one (of two: the lower).
     expect(l!.repeats).toBe(2);
     for (const key of ["bonneville", "unbounded", "peer"] as const) {
@@ -201,6 +211,9 @@ describe("the fleet benchmark at N=3 and N=5", () => {
     expect(formatMarkdown(results)).toContain("| N | client | create wall |");
     expect(formatMarkdown(results)).toContain(
       "| N | hosts | client | all running | limit | ÷ limit | ideal | ÷ ideal |",
+    );
+    expect(formatMarkdown(results)).toMatch(
+      /N=4 on 2 hosts, last Check answered at [\d.]+ ms and last fork at [\d.]+ ms \(Check round trip p50 [\d.]+ ms/,
     );
   });
 });
