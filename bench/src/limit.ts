@@ -66,6 +66,12 @@ export interface LimitRun {
   readonly lastForkMs: number;
   /** CPU time of the client process over the burst, ms per container (Bonneville only; 0 for the peer). */
   readonly cpuMsPerCreate: number;
+  /**
+   * SOAP calls vCenter received from the client from the burst's start until every container ran,
+   * per container (the peer's log-in and look-ups included), in all and by method.
+   */
+  readonly soapPerCreate: number;
+  readonly soapPerCreateByMethod: Record<string, number>;
   /** How the engine's Checks went (Bonneville only): they are what spaces its forks out. */
   readonly checks?: CheckIssuance;
   readonly errors: readonly string[];
@@ -167,6 +173,7 @@ export async function runAgainstLimit(
     let issuance: (() => Promise<CheckIssuance>) | undefined;
     if (client === "govmomi-peer") {
       await world.plugin.close();
+      await world.sim.resetStats();
       const stdout = await runProgram(peerBinary, peerArgs(world, n, "limit-peer"));
       const out = JSON.parse(stdout) as { startUnixMs: number; errors: string[] };
       errors.push(...out.errors);
@@ -180,6 +187,7 @@ export async function runAgainstLimit(
       const generation = new TimedStepGeneration(n, world.plugin.pid);
       const cpuBefore = cpu.cpuMillis(world.plugin.pid);
       const standInBefore = processCpuMs();
+      await world.sim.resetStats();
       startMs = Date.now();
       await Promise.all(
         Array.from({ length: n }, async (_, i) => {
@@ -204,6 +212,7 @@ export async function runAgainstLimit(
       });
     }
     const report = await waitRunning(world, vms, errors);
+    const soap = cpu.perItem((await world.sim.stats()).calls, n);
     const checks = issuance ? await issuance() : undefined;
     const model = report.model!;
     const running = vms.map((vm) => report.running[vm]).filter((t): t is number => t !== undefined);
@@ -228,6 +237,8 @@ export async function runAgainstLimit(
       firstForkMs: round2(flight.firstQueuedAt - startMs),
       lastForkMs: round2(flight.lastQueuedAt - startMs),
       cpuMsPerCreate: round2(cpuMs / n),
+      soapPerCreate: soap.total,
+      soapPerCreateByMethod: soap.byMethod,
       ...(checks ? { checks } : {}),
       errors,
       model,

@@ -107,6 +107,7 @@ function limitRows(results: BenchResults): string[][] {
       "in flight (host)",
       "host peak",
       "CPU/create",
+      "SOAP/create",
       "failures",
     ],
   ];
@@ -131,6 +132,7 @@ function limitRows(results: BenchResults): string[][] {
         `${r.peakInFlight} (${r.peakInFlightPerHost})`,
         String(r.peakRunningPerHost),
         r.client === "govmomi-peer" ? "" : ms(r.cpuMsPerCreate),
+        r.soapPerCreate.toFixed(2),
         String(r.errors.length),
       ]);
     }

@@ -120,6 +120,9 @@ describe("the fleet benchmark at N=3 and N=5", () => {
       // Every clone was made under the model: queued in vCenter, at most 8 at once on a host.
       expect(r.peakRunningPerHost).toBeGreaterThan(0);
       expect(r.peakRunningPerHost).toBeLessThanOrEqual(8);
+      // Every fork is one InstantClone_Task call vCenter counted, and the client's waits cost more.
+      expect(r.soapPerCreateByMethod.InstantClone_Task).toBe(1);
+      expect(r.soapPerCreate).toBeGreaterThan(1);
     }
     expect(l!.bonneville.peakInFlightPerHost).toBeLessThanOrEqual(16);
     // Bonneville's Checks went one at a time: their round trips add up to no more than the span to
