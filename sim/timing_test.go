@@ -28,12 +28,14 @@ type timingOp struct {
 	QueuedAt  float64 `json:"queuedAt"`
 	StartedAt float64 `json:"startedAt"`
 	EndedAt   float64 `json:"endedAt"`
+	DrawnMs   float64 `json:"drawnMs"`
 }
 
 type timingReport struct {
 	On          bool               `json:"on"`
 	Ops         []timingOp         `json:"ops"`
 	Running     map[string]float64 `json:"running"`
+	BootDrawn   map[string]float64 `json:"bootDrawn"`
 	PeakVCenter int                `json:"peakVCenter"`
 	PeakHost    map[string]int     `json:"peakHost"`
 	QueuedNow   int                `json:"queuedNow"`
@@ -150,6 +152,28 @@ func TestTheTimingModelRunsAtMostPerHostClonesOnAHostAndQueuesTheRestInArrivalOr
 	}
 	// The guest of each fork reports its container running, after the clone.
 	waitRunning(t, rep.Ops, clones)
+
+	// The report keeps what the model drew beside what ran: with no spread, exactly the medians;
+	// what ran took at least that long.
+	rep = timing(t)
+	for _, op := range rep.Ops {
+		if op.Method != "InstantClone_Task" {
+			continue
+		}
+		if op.DrawnMs != 1000 {
+			t.Fatalf("with spread 0 each clone draws its median, 1000 ms; got %+v", op)
+		}
+		if ran := op.EndedAt - op.StartedAt; ran < op.DrawnMs-0.001 {
+			t.Fatalf("a clone cannot run shorter than drawn: ran %.3f ms, drew %.3f ms", ran, op.DrawnMs)
+		}
+		boot, ok := rep.BootDrawn[op.VM]
+		if !ok || boot != 40 {
+			t.Fatalf("each fork's guest draws Tools' address plus the agent's start, 20 + 20 ms; got %v (%t) for %s", boot, ok, op.VM)
+		}
+		if took := rep.Running[op.VM] - op.EndedAt; took < boot-0.001 {
+			t.Fatalf("%s reported running %.3f ms after its clone ended, sooner than its drawn %.0f ms", op.VM, took, boot)
+		}
+	}
 }
 
 // waitRunning waits (through the report) until the guest of every clone reported running.

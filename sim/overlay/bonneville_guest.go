@@ -111,12 +111,14 @@ func (g *bonnevilleGuestSim) UpdateObject(obj mo.Reference, changes []types.Prop
 				if _, agent := bonnevilleOption(vm, bonnevilleAgentKey); agent {
 					bonnevilleTools.publish(vm)
 				}
-				time.AfterFunc(g.CloneBootTime, func() { g.boot(ref, true) })
+				// Under the timing model, the model's Tools address and agent
+				// start (drawn); otherwise the simulator's clone boot time.
+				time.AfterFunc(bonnevilleGuestBootDelay(ref, g.CloneBootTime), func() { g.boot(ref, true) })
 				continue
 			}
 			delay := g.ReadyDelay
 			if g.isInstantClone(ref) {
-				delay = bonnevilleGuestBootDelay(g.CloneBootTime) // the timing model's, when on
+				delay = bonnevilleGuestBootDelay(ref, g.CloneBootTime) // the timing model's, when on
 			}
 			time.AfterFunc(delay, func() { g.boot(ref, false) })
 		case types.VirtualMachinePowerStatePoweredOff:

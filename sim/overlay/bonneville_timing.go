@@ -188,6 +188,10 @@ type bonnevilleTimedOp struct {
 	QueuedAt  float64 `json:"queuedAt"`
 	StartedAt float64 `json:"startedAt,omitempty"`
 	EndedAt   float64 `json:"endedAt,omitempty"`
+	// DrawnMs is how long the model drew for the work. EndedAt - StartedAt is
+	// at least that: it adds whatever delayed the simulator itself (a busy
+	// machine wakes its timers late), which a real vCenter does not have.
+	DrawnMs float64 `json:"drawnMs,omitempty"`
 }
 
 type bonnevilleTimingState struct {
@@ -199,9 +203,12 @@ type bonnevilleTimingState struct {
 	hosts   map[string]*bonnevilleFIFO
 	ops     []*bonnevilleTimedOp
 	running map[string]float64 // VM → when its guest reported the container running (unix ms)
+	// bootDrawn: VM → the drawn time from its power-on to its guest
+	// reporting (Tools' address plus the agent's start), ms.
+	bootDrawn map[string]float64
 }
 
-var bonnevilleTimed = &bonnevilleTimingState{running: map[string]float64{}}
+var bonnevilleTimed = &bonnevilleTimingState{running: map[string]float64{}, bootDrawn: map[string]float64{}}
 
 func init() {
 	types.Add("BonnevillePowerOffVM_Task", reflect.TypeOf((*types.PowerOffVM_Task)(nil)).Elem())
@@ -215,6 +222,7 @@ func SetBonnevilleTiming(model *BonnevilleTiming) {
 	defer t.mu.Unlock()
 	t.ops = nil
 	t.running = map[string]float64{}
+	t.bootDrawn = map[string]float64{}
 	if model == nil {
 		t.on = false
 		return
@@ -320,7 +328,8 @@ func bonnevilleTimedRun(ctx *Context, vm *VirtualMachine, task *Task, method, na
 				{Name: "info.state", Val: types.TaskInfoStateRunning},
 			})
 		})
-		time.Sleep(bonnevilleTimed.draw(median))
+		drawn := bonnevilleTimed.draw(median)
+		time.Sleep(drawn)
 		// The end is taken before the outcome is visible, so no client can
 		// react to it (and queue its next operation) before the recorded end.
 		ended := time.Now()
@@ -328,6 +337,7 @@ func bonnevilleTimedRun(ctx *Context, vm *VirtualMachine, task *Task, method, na
 		bonnevilleTimed.mu.Lock()
 		op.StartedAt = unixMs(started)
 		op.EndedAt = unixMs(ended)
+		op.DrawnMs = float64(drawn) / float64(time.Millisecond)
 		if ref, ok := task.Info.Result.(types.ManagedObjectReference); ok && method == "InstantClone_Task" {
 			op.VM = ref.Value
 			if clone, ok := Map.Get(ref).(*VirtualMachine); ok {
@@ -434,13 +444,18 @@ func (vm *VirtualMachine) BonnevilleDestroyTask(ctx *Context, req *types.Destroy
 
 // bonnevilleGuestBootDelay is how long a fork's guest takes from power-on to
 // reporting its container: the given simulator setting, or, under the model,
-// Tools' address delay plus the agent's start (both drawn).
-func bonnevilleGuestBootDelay(configured time.Duration) time.Duration {
+// Tools' address delay plus the agent's start (both drawn, and recorded for
+// the report).
+func bonnevilleGuestBootDelay(vm types.ManagedObjectReference, configured time.Duration) time.Duration {
 	model, on := bonnevilleTimed.enabled()
 	if !on {
 		return configured
 	}
-	return bonnevilleTimed.draw(model.ToolsAddressMs) + bonnevilleTimed.draw(model.AgentStartMs)
+	delay := bonnevilleTimed.draw(model.ToolsAddressMs) + bonnevilleTimed.draw(model.AgentStartMs)
+	bonnevilleTimed.mu.Lock()
+	bonnevilleTimed.bootDrawn[vm.Value] = float64(delay) / float64(time.Millisecond)
+	bonnevilleTimed.mu.Unlock()
+	return delay
 }
 
 // installBonnevilleTiming starts the model's watch on the registry, and the
@@ -506,6 +521,8 @@ type bonnevilleTimingReport struct {
 	Ops []bonnevilleTimedOp `json:"ops"`
 	// Running: VM → when its guest reported the container running (unix ms).
 	Running map[string]float64 `json:"running"`
+	// BootDrawn: VM → the drawn time from its power-on to its guest reporting, ms.
+	BootDrawn map[string]float64 `json:"bootDrawn"`
 	// Peaks of operations running at once, for vCenter and per host, and what is queued now.
 	PeakVCenter int            `json:"peakVCenter"`
 	PeakHost    map[string]int `json:"peakHost"`
@@ -523,7 +540,7 @@ func bonnevilleTimingControl(w http.ResponseWriter, r *http.Request) bool {
 	switch r.Method {
 	case http.MethodGet:
 		t.mu.Lock()
-		rep := bonnevilleTimingReport{On: t.on, Running: map[string]float64{}, PeakHost: map[string]int{}, Ops: []bonnevilleTimedOp{}}
+		rep := bonnevilleTimingReport{On: t.on, Running: map[string]float64{}, BootDrawn: map[string]float64{}, PeakHost: map[string]int{}, Ops: []bonnevilleTimedOp{}}
 		if t.on {
 			m := t.model
 			rep.Model = &m
@@ -533,6 +550,9 @@ func bonnevilleTimingControl(w http.ResponseWriter, r *http.Request) bool {
 		}
 		for k, v := range t.running {
 			rep.Running[k] = v
+		}
+		for k, v := range t.bootDrawn {
+			rep.BootDrawn[k] = v
 		}
 		vcenter := t.vcenter
 		hosts := map[string]*bonnevilleFIFO{}
