@@ -150,9 +150,27 @@ function limitNote(results: BenchResults): string {
     `ideal = a client without overhead given this run's own clone and boot times (all asked for at once, each host's ` +
     `${model.perHost} slots kept busy in arrival order). ` +
     repeatedNote(results) +
+    drawNote(results) +
     issuanceNote(results) +
     `Bonneville / peer, fleet time (each ÷ its ideal): ${results.limit.map((l) => `N=${l.n} on ${l.hosts} hosts ${l.ratios.bonnevillePeer.toFixed(2)} (${l.ratios.bonnevillePeerOverIdeal.toFixed(2)})`).join(", ")}. ` +
     `With bounds ÷ without (each ÷ its ideal): ${results.limit.map((l) => `N=${l.n} on ${l.hosts} hosts ${l.ratios.admissionCost.toFixed(2)} (${l.ratios.admissionCostOverIdeal.toFixed(2)})`).join(", ")}.`
+  );
+}
+
+/**
+ * What each run shown drew against the limit, and how much the simulator's own delays on the shared
+ * cores (timers firing late) lengthened its clones and boots: the ideal from the draws, then as run.
+ */
+function drawNote(results: BenchResults): string {
+  if (results.limit.length === 0) return "";
+  const runs = results.limit.map((l) => {
+    const each = (label: string, r: (typeof l)["peer"]) =>
+      `${label} ${(r.idealDrawnMs / r.limitMs).toFixed(2)} → ${(r.idealMs / r.limitMs).toFixed(2)}`;
+    return `N=${l.n} on ${l.hosts} hosts ${each("Bonneville", l.bonneville)}, ${each("no bounds", l.unbounded)}, ${each("peer", l.peer)}`;
+  });
+  return (
+    `The ideal ÷ the limit, from the model's draws → as the simulator ran them (its own delays added), in the runs shown: ` +
+    `${runs.join("; ")}. `
   );
 }
 

@@ -117,6 +117,9 @@ describe("the fleet benchmark at N=3 and N=5", () => {
       // A client without overhead, with the same draws, is never slower than the client measured.
       expect(r.idealMs).toBeGreaterThan(0);
       expect(r.idealMs).toBeLessThanOrEqual(r.fleetMs + 0.01);
+      // The same schedule with what the model drew: what ran took at least that long.
+      expect(r.idealDrawnMs).toBeGreaterThan(0);
+      expect(r.idealDrawnMs).toBeLessThanOrEqual(r.idealMs + 0.01);
       // Every clone was made under the model: queued in vCenter, at most 8 at once on a host.
       expect(r.peakRunningPerHost).toBeGreaterThan(0);
       expect(r.peakRunningPerHost).toBeLessThanOrEqual(8);
@@ -162,6 +165,8 @@ describe("the fleet benchmark at N=3 and N=5", () => {
       queuedAt,
       startedAt: 5000,
       endedAt: 5000 + ms,
+      // What the model drew: 10 ms less than ran (the simulator's own delay).
+      drawnMs: ms - 10,
     });
     const report: SimTimingReport = {
       on: true,
@@ -182,6 +187,7 @@ describe("the fleet benchmark at N=3 and N=5", () => {
       ],
       // Boot (clone end to running): vm-1 10 ms, vm-2 10 ms, vm-3 70 ms, vm-4 5 ms.
       running: { "vm-1": 5110, "vm-2": 5210, "vm-3": 5120, "vm-4": 5125 },
+      bootDrawn: { "vm-1": 5, "vm-2": 5, "vm-3": 60, "vm-4": 5 },
       peakVCenter: 0,
       peakHost: {},
       queuedNow: 0,
@@ -193,6 +199,9 @@ describe("the fleet benchmark at N=3 and N=5", () => {
     expect(idealScheduleMs(report, vms, 1)).toBe(420);
     // Only the VMs asked about count.
     expect(idealScheduleMs(report, new Set(["vm-4"]), 2)).toBe(125);
+    // With the drawn times: vm-1 0–90, vm-2 0–190 (+5), vm-3 90–130 (+60): 195; one slot 90, 280, 320 (+60).
+    expect(idealScheduleMs(report, vms, 2, "drawn")).toBe(195);
+    expect(idealScheduleMs(report, vms, 1, "drawn")).toBe(380);
   });
 
   it("writes the JSON, the charts and the report", async () => {
@@ -214,6 +223,9 @@ describe("the fleet benchmark at N=3 and N=5", () => {
     expect(formatMarkdown(results)).toContain("| N | client | create wall |");
     expect(formatMarkdown(results)).toContain(
       "| N | hosts | client | all running | limit | ÷ limit | ideal | ÷ ideal |",
+    );
+    expect(formatMarkdown(results)).toMatch(
+      /from the model's draws → as the simulator ran them .*: N=4 on 2 hosts Bonneville \d+\.\d\d → \d+\.\d\d/,
     );
     expect(formatMarkdown(results)).toMatch(
       /N=4 on 2 hosts, last Check answered at [\d.]+ ms and last fork at [\d.]+ ms \(Check round trip p50 [\d.]+ ms/,

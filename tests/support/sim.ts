@@ -88,9 +88,13 @@ export interface SimTimingReport {
     queuedAt: number;
     startedAt?: number;
     endedAt?: number;
+    /** How long the model drew for the work, ms (endedAt − startedAt adds the simulator's own delays). */
+    drawnMs?: number;
   }[];
   /** VM ID → when its guest reported the container running (Unix ms). */
   running: Record<string, number>;
+  /** VM ID → the drawn time from the fork's power-on to its guest reporting, ms. */
+  bootDrawn: Record<string, number>;
   peakVCenter: number;
   peakHost: Record<string, number>;
   queuedNow: number;
