@@ -322,7 +322,7 @@ export class PropertyWaiter {
   /** The group's view and filter in `c`, made when missing. */
   private async viewOf(c: Collector, g: Group): Promise<MoRef> {
     if (g.view) return g.view;
-    const { view, filter } = await createListViewFilter(this.session, c.pc, g.type, [...g.paths]);
+    const { view, filter } = await createListViewFilter(this.session, c.pc, g.type, g.paths);
     g.filter = filter;
     g.view = view;
     return view;

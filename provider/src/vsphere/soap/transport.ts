@@ -145,16 +145,9 @@ export class SoapTransport {
           const m = /vmware_soap_session=("?)([^";]*)\1/.exec(c);
           if (m) this.cookie = m[2];
         }
-        this.silence.heard(req);
-        const chunks: Buffer[] = [];
-        res.on("data", (chunk: Buffer) => {
-          this.silence.heard(req);
-          chunks.push(chunk);
-        });
-        res.on("end", () =>
-          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }),
+        this.collect(req, res, fail, (body) =>
+          resolve({ status: res.statusCode ?? 0, body: body.toString("utf8") }),
         );
-        res.on("error", fail);
       });
       this.bound(req, method, signal);
       req.on("error", fail);
@@ -187,21 +180,34 @@ export class SoapTransport {
       const sent: http.OutgoingHttpHeaders = { "user-agent": "bonneville", ...headers };
       if (this.cookie) sent.cookie = `vmware_soap_session=${this.cookie}`;
       const req = lib.request(url, { method: "GET", headers: sent, agent: this.agent }, (res) => {
-        this.silence.heard(req);
-        const chunks: Buffer[] = [];
-        res.on("data", (chunk: Buffer) => {
-          this.silence.heard(req);
-          chunks.push(chunk);
-        });
-        res.on("end", () =>
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
+        this.collect(req, res, fail, (body) =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body }),
         );
-        res.on("error", fail);
       });
       this.bound(req, what, signal);
       req.on("error", fail);
       req.end();
     });
+  }
+
+  /**
+   * Reads an answer's body and hands it to `done`; each part of it counts as the server speaking
+   * ({@link SilenceWatch}), and a broken answer goes to `fail`.
+   */
+  private collect(
+    req: http.ClientRequest,
+    res: http.IncomingMessage,
+    fail: (err: Error) => void,
+    done: (body: Buffer) => void,
+  ): void {
+    this.silence.heard(req);
+    const chunks: Buffer[] = [];
+    res.on("data", (chunk: Buffer) => {
+      this.silence.heard(req);
+      chunks.push(chunk);
+    });
+    res.on("end", () => done(Buffer.concat(chunks)));
+    res.on("error", fail);
   }
 
   /**
