@@ -81,15 +81,10 @@ func bonnevilleRun(ctx *Context, vm *VirtualMachine, task *Task, method string) 
 	}
 	go func() {
 		time.Sleep(delay)
-		// Task.Run's steps, with each update of the task under its lock
-		// (bonnevilleFinishTask): clients may be reading the queued task.
+		// Task.Run's steps, with each update of the task under its lock:
+		// clients may be reading the queued task.
 		ctx.Map.WithLock(vm, func() {
-			Map.WithLock(task, func() {
-				Map.Update(task, []types.PropertyChange{
-					{Name: "info.startTime", Val: time.Now()},
-					{Name: "info.state", Val: types.TaskInfoStateRunning},
-				})
-			})
+			bonnevilleStartTask(task, time.Now())
 			bonnevilleFinishTask(task)
 		})
 	}()

@@ -322,12 +322,7 @@ func bonnevilleTimedRun(ctx *Context, vm *VirtualMachine, task *Task, method, na
 		} else {
 			started = vcenterTicket.grantedAt
 		}
-		Map.WithLock(task, func() {
-			Map.Update(task, []types.PropertyChange{
-				{Name: "info.startTime", Val: started},
-				{Name: "info.state", Val: types.TaskInfoStateRunning},
-			})
-		})
+		bonnevilleStartTask(task, started)
 		drawn := bonnevilleTimed.draw(median)
 		time.Sleep(drawn)
 		// The end is taken before the outcome is visible, so no client can
@@ -347,6 +342,18 @@ func bonnevilleTimedRun(ctx *Context, vm *VirtualMachine, task *Task, method, na
 		bonnevilleTimed.mu.Unlock()
 	}()
 	return task.Self, true
+}
+
+// bonnevilleStartTask marks a queued task running since started, under the
+// task's lock as bonnevilleFinishTask writes its outcome: clients may be
+// reading the task.
+func bonnevilleStartTask(t *Task, started time.Time) {
+	Map.WithLock(t, func() {
+		Map.Update(t, []types.PropertyChange{
+			{Name: "info.startTime", Val: started},
+			{Name: "info.state", Val: types.TaskInfoStateRunning},
+		})
+	})
 }
 
 // bonnevilleFinishTask does a running task's work and records its outcome
