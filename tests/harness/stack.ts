@@ -986,7 +986,6 @@ class CommandContext {
   }
 }
 
-/** At most `limit` bodies at once. */
 /**
  * The engine's step generation, which registrations go through one at a time: the engine's event
  * loop handles one RegisterResource event after another and calls the provider's Check inside it
@@ -1015,6 +1014,7 @@ export function defaultParallel(env: NodeJS.ProcessEnv = process.env): number {
   return availableParallelism() * 4;
 }
 
+/** At most `limit` bodies at once. */
 class Limiter {
   private active = 0;
   private readonly waiting: (() => void)[] = [];
